@@ -1,0 +1,574 @@
+"""The registration configuration: the seed's parameters, their defaults and every validation rule.
+
+Pure: no I/O except :meth:`ModelRegistrationConfig.from_file` (reading one file) and the seed's rule
+that a local ``source_dir`` must hold the entry point (a file existence check).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from mimsreg.errors import ConfigError, FieldError
+
+__all__ = [
+    "DEFAULT_FRAMEWORK_VERSIONS",
+    "REGION_CODES",
+    "ApprovalStatus",
+    "Framework",
+    "ModelRegistrationConfig",
+    "PlaceholderWarning",
+    "VariableType",
+    "config_errors",
+    "derive_group_name",
+    "normalise_region",
+]
+
+
+class _CaseInsensitiveEnum(str, Enum):
+    """A string enum that accepts its values in any letter case: ``VariableType("numeric")``."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            folded = value.strip().casefold()
+            for member in cls:
+                if member.value.casefold() == folded:
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class VariableType(_CaseInsensitiveEnum):
+    """The type of one input or output variable of the model."""
+
+    NUMERIC = "NUMERIC"
+    TEXT = "TEXT"
+
+
+class Framework(_CaseInsensitiveEnum):
+    """The ML frameworks whose SageMaker inference images mimsreg can register."""
+
+    XGBOOST = "xgboost"
+    SKLEARN = "sklearn"
+    PYTORCH = "pytorch"
+    TENSORFLOW = "tensorflow"
+
+
+class ApprovalStatus(_CaseInsensitiveEnum):
+    """SageMaker Model Registry's approval states; the local inventory uses the same three."""
+
+    PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+
+
+# A default per framework that names a real SageMaker inference image version of *that* framework.
+# (The original defaulted to a PyTorch version while the framework defaulted to xgboost.)
+DEFAULT_FRAMEWORK_VERSIONS: dict[Framework, str] = {
+    Framework.XGBOOST: "1.7-1",
+    Framework.SKLEARN: "1.2-1",
+    Framework.PYTORCH: "2.1",
+    Framework.TENSORFLOW: "2.13",
+}
+
+# The original's region codes; AWS region names are accepted as they are.
+REGION_CODES: dict[str, str] = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+
+ALLOWED_MIME_LISTS: tuple[list[str], ...] = (["text/csv"], ["application/json"])
+PLACEHOLDER_OWNERS = frozenset({"team id", "team-id", "teamid", "team_id", ""})
+
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+_GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# Variable names become CSV column positions, JSON keys and SageMaker metadata: keep them portable.
+VARIABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+VARIABLE_NAME_RULE = (
+    "1 to 128 characters: letters, digits, '_', '-' and '.', not starting with '-' or '.'"
+)
+_INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+
+
+class PlaceholderWarning(UserWarning):
+    """A configuration value is still the seed's placeholder (``model_owner="team id"``)."""
+
+
+def normalise_region(value: str) -> str:
+    """Return the AWS region name for an AWS region name or a legacy code (NA, EU, FE)."""
+    stripped = value.strip()
+    code = REGION_CODES.get(stripped.upper())
+    if code is not None:
+        return code
+    if not _REGION_PATTERN.match(stripped):
+        codes = ", ".join(REGION_CODES)
+        raise ValueError(
+            f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes})"
+        )
+    return stripped
+
+
+def derive_group_name(domain: str, objective: str) -> str:
+    """A valid SageMaker model package group name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``)."""
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", f"{domain}-{objective}").strip("-")
+    name = name[:63].rstrip("-")
+    return name or "mims-model"
+
+
+VariableList = dict[str, VariableType]
+
+
+def _normalise_variables(value: Any) -> Any:
+    """One canonical shape: an ordered mapping name → type. Accepts the legacy list of pairs."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (list, tuple)):
+        result: dict[Any, Any] = {}
+        for index, pair in enumerate(value):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ValueError(f"item {index} must be a [name, type] pair, got {pair!r}")
+            name, kind = pair
+            if name in result:
+                raise ValueError(f"variable {name!r} is listed more than once")
+            result[name] = kind
+        return result
+    return value
+
+
+def _check_variable_names(variables: VariableList) -> VariableList:
+    bad = [name for name in variables if not VARIABLE_NAME_PATTERN.match(name)]
+    if bad:
+        raise ValueError(f"invalid variable name(s) {bad!r}: names are {VARIABLE_NAME_RULE}")
+    return variables
+
+
+def _check_mime_list(value: list[str]) -> list[str]:
+    if value not in ALLOWED_MIME_LISTS:
+        allowed = " or ".join(json.dumps(option) for option in ALLOWED_MIME_LISTS)
+        raise ValueError(f"must be exactly {allowed}, got {json.dumps(value)}")
+    return value
+
+
+def _check_instance_type(value: str) -> str:
+    if not value.startswith("ml."):
+        raise ValueError(f"must start with 'ml.' (a SageMaker instance type), got {value!r}")
+    if not _INSTANCE_TYPE_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not an instance type of the form 'ml.<family>.<size>'")
+    return value
+
+
+class ModelRegistrationConfig(BaseModel):
+    """How a packaged model is registered: governance metadata, variable schema and serving facts.
+
+    Construct it from keyword arguments (pydantic raises ``ValidationError`` listing every field
+    error) or from a YAML/JSON file with :meth:`from_file` (raises :class:`mimsreg.ConfigError`).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        use_enum_values=False,
+        protected_namespaces=(),
+        title="mimsreg registration configuration",
+    )
+
+    # --- the seed's ten parameters, with the seed's defaults ---------------------------------
+    framework: Framework = Field(
+        default=Framework.XGBOOST,
+        description="ML framework of the model: xgboost, sklearn, pytorch or tensorflow.",
+    )
+    inference_instance_type: str = Field(
+        default="ml.m5.large",
+        description="Instance type for the inference endpoint or transform job; starts with 'ml.'.",
+    )
+    inference_entry_point: str = Field(
+        default="inference.py",
+        description="Inference script, relative to the archive's code/ folder (and to source_dir).",
+    )
+    model_owner: str = Field(
+        default="team id",
+        description="Team id of the model's owner. The default is a placeholder and warns.",
+    )
+    model_registration_domain: str = Field(
+        default="BuyerSellerMessaging",
+        description="Business domain the model belongs to.",
+    )
+    model_registration_objective: str = Field(
+        description="Objective of the model (required), e.g. FraudDetection.",
+    )
+    source_model_inference_content_types: list[str] = Field(
+        default_factory=lambda: ["text/csv"],
+        description='Request content type: exactly ["text/csv"] or ["application/json"].',
+    )
+    source_model_inference_response_types: list[str] = Field(
+        default_factory=lambda: ["application/json"],
+        description='Content type of responses: exactly ["text/csv"] or ["application/json"].',
+    )
+    source_model_inference_output_variable_list: VariableList = Field(
+        default_factory=lambda: {"legacy-score": VariableType.NUMERIC},
+        description="Output variables, name → NUMERIC | TEXT, in order. At least one.",
+        json_schema_extra={"minProperties": 1},
+    )
+    source_model_inference_input_variable_list: VariableList = Field(
+        default_factory=dict,
+        description=(
+            "Input variables, name → NUMERIC | TEXT, in order. Also accepts the legacy list of "
+            '[name, type] pairs, e.g. [["age", "NUMERIC"]].'
+        ),
+    )
+
+    # --- where the inference code lives -------------------------------------------------------
+    source_dir: str | None = Field(
+        default=None,
+        description=(
+            "Folder (or s3:// URI) of the inference code. A local folder must contain "
+            "inference_entry_point."
+        ),
+    )
+
+    # --- what the original carried, made explicit ---------------------------------------------
+    framework_version: str | None = Field(
+        default=None,
+        description=(
+            "Framework version of the inference image. Default per framework: "
+            + ", ".join(f"{f.value} {v}" for f, v in DEFAULT_FRAMEWORK_VERSIONS.items())
+            + "."
+        ),
+    )
+    region: str = Field(
+        default="us-east-1",
+        description="Home AWS region: a region name, or the legacy codes NA, EU, FE.",
+    )
+    model_package_group_name: str | None = Field(
+        default=None,
+        description=(
+            "Model package group. Default: derived from domain and objective. Must match "
+            "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$."
+        ),
+    )
+    model_package_description: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Free-text description stored with every version.",
+    )
+    approval_status: ApprovalStatus = Field(
+        default=ApprovalStatus.PENDING_MANUAL_APPROVAL,
+        description="Approval status of new versions: PendingManualApproval, Approved, Rejected.",
+    )
+    bucket: str | dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "S3 bucket for artifacts in SageMaker mode: a name, a name with a {region} "
+            "placeholder, or a mapping region → bucket."
+        ),
+    )
+    role: str | None = Field(
+        default=None,
+        description="IAM role ARN the registration job runs as (pipeline step).",
+    )
+    kms_key_id: str | None = Field(
+        default=None,
+        description="KMS key for S3 artifacts and the model package (optional).",
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tags put on model package groups and versions.",
+    )
+
+    # --- load-testing expectations the original carried ---------------------------------------
+    expected_tps: int = Field(
+        default=2, gt=0, description="Expected transactions per second under load."
+    )
+    max_latency_in_millisecond: int = Field(
+        default=800, gt=0, description="Maximum acceptable latency in milliseconds."
+    )
+    max_acceptable_error_rate: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Maximum acceptable error rate, 0 to 1."
+    )
+    load_test_instance_types: list[str] | None = Field(
+        default=None,
+        description="Instance types to load-test on. Default: [inference_instance_type].",
+    )
+
+    # ------------------------------------------------------------------------------------------
+    _FILE_SUFFIXES: ClassVar[tuple[str, ...]] = (".yaml", ".yml", ".json")
+
+    @field_validator("model_registration_objective", "model_registration_domain", "model_owner")
+    @classmethod
+    def _strip_text(cls, value: str, info: ValidationInfo) -> str:
+        stripped = value.strip()
+        if info.field_name == "model_registration_objective" and not stripped:
+            raise ValueError("must be provided (a non-empty objective, e.g. 'FraudDetection')")
+        if info.field_name == "model_registration_domain" and not stripped:
+            raise ValueError("must not be empty")
+        return stripped
+
+    @field_validator("inference_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        return _check_instance_type(value)
+
+    @field_validator("load_test_instance_types")
+    @classmethod
+    def _load_test_instance_types(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            for item in value:
+                _check_instance_type(item)
+        return value
+
+    @field_validator("inference_entry_point")
+    @classmethod
+    def _entry_point(cls, value: str) -> str:
+        parts = Path(value).parts
+        if not value.strip() or value.startswith("/") or ".." in parts:
+            raise ValueError(f"must be a relative path inside code/, got {value!r}")
+        if not value.endswith(".py"):
+            raise ValueError(f"must name a Python script ending in .py, got {value!r}")
+        return value
+
+    @field_validator(
+        "source_model_inference_content_types", "source_model_inference_response_types"
+    )
+    @classmethod
+    def _mime_types(cls, value: list[str]) -> list[str]:
+        return _check_mime_list(value)
+
+    @field_validator(
+        "source_model_inference_output_variable_list",
+        "source_model_inference_input_variable_list",
+        mode="before",
+        json_schema_input_type=dict[str, VariableType] | list[tuple[str, VariableType]],
+    )
+    @classmethod
+    def _variables_shape(cls, value: Any) -> Any:
+        return _normalise_variables(value)
+
+    @field_validator("source_model_inference_output_variable_list")
+    @classmethod
+    def _outputs(cls, value: VariableList) -> VariableList:
+        if not value:
+            raise ValueError("at least one output variable must be defined")
+        return _check_variable_names(value)
+
+    @field_validator("source_model_inference_input_variable_list")
+    @classmethod
+    def _inputs(cls, value: VariableList) -> VariableList:
+        return _check_variable_names(value)
+
+    @field_validator("source_dir")
+    @classmethod
+    def _source_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value.startswith("s3://"):
+            return value
+        entry_point = info.data.get("inference_entry_point")
+        if entry_point is None:  # the entry point itself failed validation and is reported there
+            return value
+        script = Path(value) / entry_point
+        if not script.is_file():
+            raise ValueError(
+                f"inference entry point {entry_point!r} not found in source_dir: "
+                f"{str(script)!r} does not exist"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return normalise_region(value)
+
+    @field_validator("model_package_group_name")
+    @classmethod
+    def _group_name(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_NAME_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid SageMaker model package group name: 1 to 63 letters, "
+                "digits and hyphens, starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("framework_version")
+    @classmethod
+    def _framework_version(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[0-9][0-9A-Za-z.\-]*$", value):
+            raise ValueError(f"{value!r} is not a framework version such as '1.7-1' or '2.1'")
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, dict):
+            return {normalise_region(region): name for region, name in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _warn_placeholders(self) -> ModelRegistrationConfig:
+        for message in self.placeholder_warnings():
+            warnings.warn(message, PlaceholderWarning, stacklevel=2)
+        return self
+
+    # --- derived values -----------------------------------------------------------------------
+    @property
+    def resolved_framework_version(self) -> str:
+        """The framework version to use: the configured one, or the framework's default."""
+        return self.framework_version or DEFAULT_FRAMEWORK_VERSIONS[self.framework]
+
+    @property
+    def resolved_group_name(self) -> str:
+        """The model package group: the configured one, or one derived from domain and objective."""
+        return self.model_package_group_name or derive_group_name(
+            self.model_registration_domain, self.model_registration_objective
+        )
+
+    @property
+    def resolved_load_test_instance_types(self) -> list[str]:
+        """Instance types to load-test on; the inference instance type when none is configured."""
+        return list(self.load_test_instance_types or [self.inference_instance_type])
+
+    def placeholder_warnings(self) -> list[str]:
+        """Messages for values that validate but are still the seed's placeholders."""
+        messages = []
+        if self.model_owner.casefold() in PLACEHOLDER_OWNERS:
+            messages.append(
+                f"model_owner is the placeholder {self.model_owner!r}: set it to your team id"
+            )
+        return messages
+
+    def get_variable_schema(self) -> dict[str, Any]:
+        """The variable schema in the seed's JSON shape, variables in their configured order."""
+        from mimsreg.schema import variable_schema
+
+        return variable_schema(
+            self.source_model_inference_input_variable_list,
+            self.source_model_inference_output_variable_list,
+        )
+
+    # --- loading ------------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], source: str | None = None
+    ) -> ModelRegistrationConfig:
+        """Validate a mapping of field names; raise :class:`ConfigError` with every error."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ConfigError(config_errors(exc), source=source) from exc
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ModelRegistrationConfig:
+        """Load a YAML or JSON file whose keys are the field names.
+
+        Relative ``source_dir`` paths are taken relative to the file's folder.
+        """
+        path = Path(path)
+        data = load_mapping(path)
+        source_dir = data.get("source_dir")
+        is_local = isinstance(source_dir, str) and not source_dir.startswith("s3://")
+        if is_local and not Path(str(source_dir)).is_absolute():
+            data["source_dir"] = str(path.parent / str(source_dir))
+        return cls.from_mapping(data, source=str(path))
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """JSON Schema of the configuration file, for editors."""
+        schema = cls.model_json_schema(mode="validation")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        return schema
+
+
+def config_errors(exc: ValidationError) -> list[FieldError]:
+    """One :class:`FieldError` per pydantic error, its field as a dotted path."""
+    result = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "(config)"
+        message = str(error["msg"])
+        message = message.removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        elif error["type"] == "extra_forbidden":
+            message = "is not a known field (check its spelling)"
+        elif error["type"] == "enum":
+            message = f"{message}, got {error['input']!r}"
+        result.append(FieldError(field, message))
+    return result
+
+
+def load_mapping(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON file holding one mapping; a duplicate key is an error, not a override."""
+    if path.suffix.lower() not in ModelRegistrationConfig._FILE_SUFFIXES:
+        raise ConfigError(
+            [FieldError("(file)", f"{path.name!r}: use a .yaml, .yml or .json file")],
+            source=str(path),
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([FieldError("(file)", f"cannot read {str(path)!r}: {exc}")]) from exc
+    try:
+        data = _parse_json(text) if path.suffix.lower() == ".json" else _parse_yaml(text)
+    except ValueError as exc:
+        raise ConfigError([FieldError("(file)", str(exc))], source=str(path)) from exc
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ConfigError(
+            [FieldError("(file)", f"must hold a mapping of field names, got a {kind}")],
+            source=str(path),
+        )
+    return data
+
+
+def _reject_duplicate_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+
+
+def _parse_yaml(text: str) -> Any:
+    import yaml
+
+    class _StrictLoader(yaml.SafeLoader):
+        pass
+
+    def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        loader.flatten_mapping(node)
+        pairs = []
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise ValueError(f"line {key_node.start_mark.line + 1}: keys must be plain values")
+            pairs.append((key, loader.construct_object(value_node, deep=True)))
+        try:
+            return _reject_duplicate_keys(pairs)
+        except ValueError as exc:
+            raise ValueError(f"line {node.start_mark.line + 1}: {exc}") from None
+
+    _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from exc
