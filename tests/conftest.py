@@ -54,3 +54,21 @@ def seed_kwargs() -> dict[str, Any]:
     import copy
 
     return copy.deepcopy(SEED_EXAMPLE)
+
+
+def find_python39() -> str | None:
+    """A Python 3.9 interpreter (the one stock SageMaker processing images run), if installed."""
+    import shutil
+
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.9*/bin/python3.9"))
+    found = shutil.which("python3.9")
+    return str(candidates[-1]) if candidates else found
+
+
+@pytest.fixture(scope="session")
+def python39() -> str:
+    """Path of a Python 3.9 interpreter; the test is skipped, saying why, when there is none."""
+    interpreter = find_python39()
+    if interpreter is None:
+        pytest.skip("no Python 3.9 interpreter on this machine (pyenv install 3.9 to run this)")
+    return interpreter

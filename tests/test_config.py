@@ -435,3 +435,26 @@ def test_json_schema_describes_every_field() -> None:
         assert prop.get("description"), name
     inputs = schema["properties"]["source_model_inference_input_variable_list"]
     assert any(option.get("type") == "array" for option in inputs["anyOf"])
+
+
+def test_legacy_pairs_with_non_string_names_are_field_errors(seed_kwargs: dict[str, Any]) -> None:
+    """Found by the fuzz test: an unhashable name once raised TypeError instead of a field error."""
+    seed_kwargs["source_model_inference_output_variable_list"] = [[[], "NUMERIC"]]
+    with pytest.raises(ValidationError, match="must be a string") as excinfo:
+        ModelRegistrationConfig(**seed_kwargs)
+    assert fields_in_error(excinfo) == {"source_model_inference_output_variable_list"}
+
+
+def test_spec_round_trips_and_carries_everything(seed_kwargs: dict[str, Any]) -> None:
+    from mimsreg.spec import RegistrationSpec
+
+    seed_kwargs["bucket"] = "models-{region}"
+    spec = ModelRegistrationConfig(**seed_kwargs).to_spec()
+    assert RegistrationSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert spec.framework_version == "1.7-1"
+    assert spec.input_variables[0] == ("account_age", "NUMERIC")
+    assert spec.variable_schema() == ModelRegistrationConfig(**seed_kwargs).get_variable_schema()
+    assert spec.bucket_for("eu-west-1") == "models-eu-west-1"
+    assert spec.metadata_hash() == RegistrationSpec.from_dict(spec.to_dict()).metadata_hash()
+    changed = RegistrationSpec.from_dict({**spec.to_dict(), "model_owner": "other"})
+    assert changed.metadata_hash() != spec.metadata_hash()

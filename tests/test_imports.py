@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, REPO_ROOT
 
 HEAVY = ("boto3", "botocore", "sagemaker")
 
@@ -44,3 +44,30 @@ def test_offline_commands_are_light(args: list[str]) -> None:
         "        assert exc.code == 0, exc.code\n"
     )
     assert heavy_in(modules_after(code)) == set()
+
+
+def test_import_mimsreg_does_not_load_pydantic() -> None:
+    """The portable modules must be importable where pydantic is absent (processing images)."""
+    modules = modules_after("import mimsreg, mimsreg.spec, mimsreg.package, mimsreg.errors")
+    assert not {m for m in modules if m.split(".")[0] in ("pydantic", "click", "yaml")}
+
+
+PORTABLE_MODULES = ["mimsreg.spec", "mimsreg.errors", "mimsreg.package"]
+
+
+def test_portable_modules_import_on_python_39(python39: str) -> None:
+    """Run by the interpreter of stock SageMaker processing images, with nothing but stdlib."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        f"import {', '.join(PORTABLE_MODULES)}\n"
+        "from mimsreg.spec import normalise_region\n"
+        "assert normalise_region('EU') == 'eu-west-1'\n"
+        "assert 'pydantic' not in sys.modules\n"
+        "print(sys.version_info[:2])\n"
+    )
+    src = str(REPO_ROOT / "src")
+    result = subprocess.run(
+        [python39, "-I", "-c", code, src], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(3, 9)"

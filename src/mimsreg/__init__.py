@@ -1,21 +1,16 @@
 """mimsreg: register packaged ML models with a model inventory (MIMS).
 
-``import mimsreg`` is light: it imports neither boto3 nor the sagemaker SDK. The pipeline step
-builder is loaded on first access to :data:`ModelRegistrationStepBuilder`.
+``import mimsreg`` is light: names are loaded on first access, so it imports neither boto3 nor the
+sagemaker SDK, nor pydantic — the portable modules (``mimsreg.spec``, ``mimsreg.package``, ...)
+also run inside a processing job on Python 3.9 with only the standard library and boto3.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from mimsreg._version import __version__
-from mimsreg.config import (
-    ApprovalStatus,
-    Framework,
-    ModelRegistrationConfig,
-    PlaceholderWarning,
-    VariableType,
-)
 from mimsreg.errors import (
     BadInputError,
     ConfigError,
@@ -28,6 +23,19 @@ from mimsreg.errors import (
     PayloadError,
     PlanError,
 )
+
+if TYPE_CHECKING:
+    from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+    from mimsreg.spec import ApprovalStatus, Framework, RegistrationSpec, VariableType
+
+_LAZY: dict[str, str] = {
+    "ModelRegistrationConfig": "mimsreg.config",
+    "PlaceholderWarning": "mimsreg.config",
+    "ApprovalStatus": "mimsreg.spec",
+    "Framework": "mimsreg.spec",
+    "RegistrationSpec": "mimsreg.spec",
+    "VariableType": "mimsreg.spec",
+}
 
 __all__ = [
     "ApprovalStatus",
@@ -44,17 +52,18 @@ __all__ = [
     "PayloadError",
     "PlaceholderWarning",
     "PlanError",
+    "RegistrationSpec",
     "VariableType",
     "__version__",
 ]
-
-_LAZY: dict[str, str] = {}
 
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'mimsreg' has no attribute {name!r}")
-    import importlib
-
     return getattr(importlib.import_module(module_name), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -10,7 +10,6 @@ import json
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +24,19 @@ from pydantic import (
 )
 
 from mimsreg.errors import ConfigError, FieldError
+from mimsreg.schema import variable_schema
+from mimsreg.spec import (
+    DEFAULT_FRAMEWORK_VERSIONS,
+    GROUP_NAME_PATTERN,
+    REGION_CODES,
+    VARIABLE_NAME_PATTERN,
+    ApprovalStatus,
+    Framework,
+    RegistrationSpec,
+    VariableType,
+    derive_group_name,
+    normalise_region,
+)
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSIONS",
@@ -40,65 +52,9 @@ __all__ = [
 ]
 
 
-class _CaseInsensitiveEnum(str, Enum):
-    """A string enum that accepts its values in any letter case: ``VariableType("numeric")``."""
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if isinstance(value, str):
-            folded = value.strip().casefold()
-            for member in cls:
-                if member.value.casefold() == folded:
-                    return member
-        return None
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class VariableType(_CaseInsensitiveEnum):
-    """The type of one input or output variable of the model."""
-
-    NUMERIC = "NUMERIC"
-    TEXT = "TEXT"
-
-
-class Framework(_CaseInsensitiveEnum):
-    """The ML frameworks whose SageMaker inference images mimsreg can register."""
-
-    XGBOOST = "xgboost"
-    SKLEARN = "sklearn"
-    PYTORCH = "pytorch"
-    TENSORFLOW = "tensorflow"
-
-
-class ApprovalStatus(_CaseInsensitiveEnum):
-    """SageMaker Model Registry's approval states; the local inventory uses the same three."""
-
-    PENDING_MANUAL_APPROVAL = "PendingManualApproval"
-    APPROVED = "Approved"
-    REJECTED = "Rejected"
-
-
-# A default per framework that names a real SageMaker inference image version of *that* framework.
-# (The original defaulted to a PyTorch version while the framework defaulted to xgboost.)
-DEFAULT_FRAMEWORK_VERSIONS: dict[Framework, str] = {
-    Framework.XGBOOST: "1.7-1",
-    Framework.SKLEARN: "1.2-1",
-    Framework.PYTORCH: "2.1",
-    Framework.TENSORFLOW: "2.13",
-}
-
-# The original's region codes; AWS region names are accepted as they are.
-REGION_CODES: dict[str, str] = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
-
 ALLOWED_MIME_LISTS: tuple[list[str], ...] = (["text/csv"], ["application/json"])
 PLACEHOLDER_OWNERS = frozenset({"team id", "team-id", "teamid", "team_id", ""})
 
-_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
-_GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-# Variable names become CSV column positions, JSON keys and SageMaker metadata: keep them portable.
-VARIABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 VARIABLE_NAME_RULE = (
     "1 to 128 characters: letters, digits, '_', '-' and '.', not starting with '-' or '.'"
 )
@@ -107,27 +63,6 @@ _INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 class PlaceholderWarning(UserWarning):
     """A configuration value is still the seed's placeholder (``model_owner="team id"``)."""
-
-
-def normalise_region(value: str) -> str:
-    """Return the AWS region name for an AWS region name or a legacy code (NA, EU, FE)."""
-    stripped = value.strip()
-    code = REGION_CODES.get(stripped.upper())
-    if code is not None:
-        return code
-    if not _REGION_PATTERN.match(stripped):
-        codes = ", ".join(REGION_CODES)
-        raise ValueError(
-            f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes})"
-        )
-    return stripped
-
-
-def derive_group_name(domain: str, objective: str) -> str:
-    """A valid SageMaker model package group name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``)."""
-    name = re.sub(r"[^a-zA-Z0-9]+", "-", f"{domain}-{objective}").strip("-")
-    name = name[:63].rstrip("-")
-    return name or "mims-model"
 
 
 VariableList = dict[str, VariableType]
@@ -143,6 +78,8 @@ def _normalise_variables(value: Any) -> Any:
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise ValueError(f"item {index} must be a [name, type] pair, got {pair!r}")
             name, kind = pair
+            if not isinstance(name, str):
+                raise ValueError(f"item {index}: the variable name must be a string, got {name!r}")
             if name in result:
                 raise ValueError(f"variable {name!r} is listed more than once")
             result[name] = kind
@@ -395,7 +332,7 @@ class ModelRegistrationConfig(BaseModel):
     @field_validator("model_package_group_name")
     @classmethod
     def _group_name(cls, value: str | None) -> str | None:
-        if value is not None and not _GROUP_NAME_PATTERN.match(value):
+        if value is not None and not GROUP_NAME_PATTERN.match(value):
             raise ValueError(
                 f"{value!r} is not a valid SageMaker model package group name: 1 to 63 letters, "
                 "digits and hyphens, starting and ending with a letter or digit"
@@ -449,10 +386,35 @@ class ModelRegistrationConfig(BaseModel):
             )
         return messages
 
+    def to_spec(self) -> RegistrationSpec:
+        """The plain, portable registration facts the plan and the backends consume."""
+        return RegistrationSpec(
+            model_owner=self.model_owner,
+            model_registration_domain=self.model_registration_domain,
+            model_registration_objective=self.model_registration_objective,
+            framework=self.framework.value,
+            framework_version=self.resolved_framework_version,
+            inference_instance_type=self.inference_instance_type,
+            inference_entry_point=self.inference_entry_point,
+            content_types=tuple(self.source_model_inference_content_types),
+            response_types=tuple(self.source_model_inference_response_types),
+            input_variables=_pairs(self.source_model_inference_input_variable_list),
+            output_variables=_pairs(self.source_model_inference_output_variable_list),
+            model_package_group_name=self.resolved_group_name,
+            region=self.region,
+            approval_status=self.approval_status.value,
+            model_package_description=self.model_package_description,
+            bucket=dict(self.bucket) if isinstance(self.bucket, dict) else self.bucket,
+            kms_key_id=self.kms_key_id,
+            tags=dict(self.tags),
+            expected_tps=self.expected_tps,
+            max_latency_in_millisecond=self.max_latency_in_millisecond,
+            max_acceptable_error_rate=self.max_acceptable_error_rate,
+            load_test_instance_types=tuple(self.resolved_load_test_instance_types),
+        )
+
     def get_variable_schema(self) -> dict[str, Any]:
         """The variable schema in the seed's JSON shape, variables in their configured order."""
-        from mimsreg.schema import variable_schema
-
         return variable_schema(
             self.source_model_inference_input_variable_list,
             self.source_model_inference_output_variable_list,
@@ -489,6 +451,10 @@ class ModelRegistrationConfig(BaseModel):
         schema = cls.model_json_schema(mode="validation")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         return schema
+
+
+def _pairs(variables: VariableList) -> tuple[tuple[str, str], ...]:
+    return tuple((name, kind.value) for name, kind in variables.items())
 
 
 def config_errors(exc: ValidationError) -> list[FieldError]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mimsreg.config import VariableType
+from mimsreg.spec import VariableType
 
 __all__ = ["variable_schema"]
 

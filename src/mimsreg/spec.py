@@ -1,0 +1,170 @@
+"""Plain, portable registration facts: enums, regions, group names and the RegistrationSpec.
+
+This module and everything the processing-job runtime imports run on Python 3.9 with only the
+standard library and boto3 (stock SageMaker processing images): no pydantic, no 3.10+ syntax at run
+time. :class:`mimsreg.config.ModelRegistrationConfig` validates user input and produces a
+:class:`RegistrationSpec`; the plan, the executor and the backends consume only the spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Union
+
+
+class _CaseInsensitiveEnum(str, Enum):
+    """A string enum that accepts its values in any letter case: ``VariableType("numeric")``."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if isinstance(value, str):
+            folded = value.strip().casefold()
+            for member in cls:
+                if member.value.casefold() == folded:
+                    return member
+        return None
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class VariableType(_CaseInsensitiveEnum):
+    """The type of one input or output variable of the model."""
+
+    NUMERIC = "NUMERIC"
+    TEXT = "TEXT"
+
+
+class Framework(_CaseInsensitiveEnum):
+    """The ML frameworks whose SageMaker inference images mimsreg can register."""
+
+    XGBOOST = "xgboost"
+    SKLEARN = "sklearn"
+    PYTORCH = "pytorch"
+    TENSORFLOW = "tensorflow"
+
+
+class ApprovalStatus(_CaseInsensitiveEnum):
+    """SageMaker Model Registry's approval states; the local inventory uses the same three."""
+
+    PENDING_MANUAL_APPROVAL = "PendingManualApproval"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+
+
+# A default per framework that names a real SageMaker inference image version of *that* framework.
+# (The original defaulted to a PyTorch version while the framework defaulted to xgboost.)
+DEFAULT_FRAMEWORK_VERSIONS: dict[Framework, str] = {
+    Framework.XGBOOST: "1.7-1",
+    Framework.SKLEARN: "1.2-1",
+    Framework.PYTORCH: "2.1",
+    Framework.TENSORFLOW: "2.13",
+}
+
+# The original's region codes; AWS region names are accepted as they are.
+REGION_CODES: dict[str, str] = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# Variable names become CSV column positions, JSON keys and SageMaker metadata: keep them portable.
+VARIABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+
+
+def normalise_region(value: str) -> str:
+    """Return the AWS region name for an AWS region name or a legacy code (NA, EU, FE)."""
+    stripped = value.strip()
+    code = REGION_CODES.get(stripped.upper())
+    if code is not None:
+        return code
+    if not _REGION_PATTERN.match(stripped):
+        codes = ", ".join(REGION_CODES)
+        raise ValueError(
+            f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes})"
+        )
+    return stripped
+
+
+def derive_group_name(domain: str, objective: str) -> str:
+    """A valid SageMaker model package group name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``)."""
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", f"{domain}-{objective}").strip("-")
+    name = name[:63].rstrip("-")
+    return name or "mims-model"
+
+
+# Aliases are evaluated at run time, where Python 3.9 has no `X | Y`.
+VariablePairs = tuple[tuple[str, str], ...]
+BucketSpec = Union[str, dict[str, str], None]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class RegistrationSpec:
+    """Everything a registration records, as plain JSON-able values (validated upstream)."""
+
+    model_owner: str
+    model_registration_domain: str
+    model_registration_objective: str
+    framework: str
+    framework_version: str
+    inference_instance_type: str
+    inference_entry_point: str
+    content_types: tuple[str, ...]
+    response_types: tuple[str, ...]
+    input_variables: VariablePairs
+    output_variables: VariablePairs
+    model_package_group_name: str
+    region: str
+    approval_status: str = ApprovalStatus.PENDING_MANUAL_APPROVAL.value
+    model_package_description: str | None = None
+    bucket: BucketSpec = None
+    kms_key_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    expected_tps: int = 2
+    max_latency_in_millisecond: int = 800
+    max_acceptable_error_rate: float = 0.2
+    load_test_instance_types: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict; :meth:`from_dict` reads it back."""
+        data = asdict(self)
+        for name in ("content_types", "response_types", "load_test_instance_types"):
+            data[name] = list(data[name])
+        for name in ("input_variables", "output_variables"):
+            data[name] = [list(pair) for pair in data[name]]
+        data["tags"] = dict(self.tags)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RegistrationSpec:
+        """Read a dict written by :meth:`to_dict` (as shipped to a processing job)."""
+        values = dict(data)
+        for name in ("content_types", "response_types", "load_test_instance_types"):
+            values[name] = tuple(values.get(name) or ())
+        for name in ("input_variables", "output_variables"):
+            values[name] = tuple((str(n), str(t)) for n, t in values.get(name) or ())
+        values["tags"] = dict(values.get("tags") or {})
+        return cls(**values)
+
+    def variable_schema(self) -> dict[str, Any]:
+        """The variable schema in the seed's JSON shape, order preserved."""
+        return {
+            "input": {"variables": [{"name": n, "type": t} for n, t in self.input_variables]},
+            "output": {"variables": [{"name": n, "type": t} for n, t in self.output_variables]},
+        }
+
+    def metadata_hash(self) -> str:
+        """SHA-256 of the canonical JSON of everything recorded; part of a version's identity."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def bucket_for(self, region: str) -> str | None:
+        """The S3 bucket for ``region``: a mapping entry, or the name with ``{region}`` filled."""
+        if self.bucket is None:
+            return None
+        if isinstance(self.bucket, str):
+            return self.bucket.replace("{region}", region)
+        return self.bucket.get(region)
