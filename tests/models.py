@@ -16,7 +16,7 @@ from pathlib import Path
 WEIGHTS = {"bias": 0.1, "age": 0.01, "count": 0.02}
 
 GOOD_INFERENCE = textwrap.dedent(
-    '''
+    """
     import csv
     import io
     import json
@@ -59,7 +59,7 @@ GOOD_INFERENCE = textwrap.dedent(
             return "\\n".join(lines) + "\\n", "text/csv"
         body = predictions[0] if len(predictions) == 1 else predictions
         return json.dumps(body), "application/json"
-    '''
+    """
 )
 
 

@@ -557,6 +557,8 @@ def _load_archive(
                 name = _safe_member_name(archive, member.name)
                 if member.isdir():
                     continue
+                if not name:
+                    raise PayloadError(f"{archive}: member {member.name!r} has no file name")
                 if not member.isfile():
                     raise PayloadError(
                         f"{archive}: member {member.name!r} is a {_member_kind(member)}; "
