@@ -618,3 +618,65 @@ def test_check_uses_this_python_by_default(tmp_path: Path, spec: RegistrationSpe
         f"    import sys\n    assert sys.executable == {sys.executable!r}\n",
     )
     assert check_model(write_model(tmp_path / "m", script), spec).passed
+
+
+def test_exception_details_are_qualified_and_capped(tmp_path: Path, spec: RegistrationSpec) -> None:
+    """A model's own exception class is named with its module; a huge message is cut."""
+    script = variant(
+        "def model_fn(model_dir):\n",
+        "class WeightsError(Exception):\n    pass\n\n"
+        "def model_fn(model_dir):\n    raise WeightsError('x' * 5000)\n",
+    )
+    report = check_model(write_model(tmp_path / "m", script), spec)
+    assert report.error is not None
+    assert report.error.startswith("model_fn raised inference.WeightsError: xxx")
+    assert "x" * 2000 + "..." in report.error
+    assert "x" * 2001 not in report.error
+
+
+def test_an_entry_point_in_a_subfolder(tmp_path: Path, seed_kwargs: dict[str, Any]) -> None:
+    """inference_entry_point may name a script in a folder under code/; its folder is importable."""
+    spec = ModelRegistrationConfig(
+        **seed_kwargs, inference_entry_point="serving/entry.py"
+    ).to_spec()
+    script = variant("import csv\n", "import csv\nimport helpers\n")
+    folder = write_model(
+        tmp_path / "m",
+        script,
+        entry_point="serving/entry.py",
+        extra_files={"code/serving/helpers.py": "X = 1\n"},
+    )
+    report = check_model(folder, spec)
+    assert report.passed, report.to_dict()
+    assert report.entry_point == "code/serving/entry.py"
+
+
+def test_a_child_python_that_cannot_run(tmp_path: Path, spec: RegistrationSpec) -> None:
+    """An interpreter that is missing is bad input; one that exits at once fails the model."""
+    folder = write_model(tmp_path / "m")
+    with pytest.raises(BadInputError, match="cannot run the Python"):
+        check_model(folder, spec, python=str(tmp_path / "no-python"))
+    report = check_model(folder, spec, python="/bin/false")
+    assert report.error == "the child process exited with code 1 before answering every sample"
+
+
+def test_a_truncated_result_line_is_ignored(tmp_path: Path) -> None:
+    """A child killed while writing leaves half a line; it is skipped, not fatal."""
+    from mimsreg.check import _read_events
+
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"event": "loaded"}\n[1, 2]\n{"event": "sam')
+    assert _read_events(path) == [{"event": "loaded"}]
+    assert _read_events(tmp_path / "missing.jsonl") == []
+
+
+def test_long_values_are_shortened_in_reasons(tmp_path: Path, spec: RegistrationSpec) -> None:
+    """A huge wrong value is quoted in part."""
+    script = variant('label = "high" if value > 0.5 else "low"', "label = list(range(1000))")
+    report = check_model(write_model(tmp_path / "m", script), spec)
+    (reason,) = only_reasons(report)
+    assert reason.startswith(
+        "record 1: output 'risk_category' is TEXT but the model returned a list"
+    )
+    assert reason.endswith("...)")
+    assert len(reason) < 200

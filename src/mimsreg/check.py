@@ -190,13 +190,10 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def _tail(path: Path) -> tuple[str, ...]:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 16_384))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ()
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - 16_384))
+        text = handle.read().decode("utf-8", "replace")
     return tuple(text.splitlines()[-_LOG_TAIL_LINES:])
 
 
@@ -204,7 +201,7 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
     events = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
+    except OSError:  # the child died before it opened the file
         return []
     for line in lines:
         try:
@@ -260,15 +257,18 @@ def _run_child(
     timed_out = False
     with log_path.open("wb") as log:
         # Results go to a file rather than a pipe: a full pipe would stall the child into a timeout.
-        process = subprocess.Popen(
-            command,
-            cwd=model_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=os.name == "posix",
-        )
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=model_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=os.name == "posix",
+            )
+        except OSError as exc:
+            raise BadInputError(f"cannot run the Python {python!r}: {exc}") from exc
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -349,6 +349,11 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _value_kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -391,8 +396,8 @@ def _json_records(text: str, outputs: Sequence[str], reasons: _Reasons) -> list[
     if isinstance(document, list):
         return document
     reasons.add(
-        f"the response is {_value_kind(document)} ({document!r}), not an object of output name "
-        "→ value (or a list of them, one per record)"
+        f"the response is {_value_kind(document)} ({_short(document)}), not an object of "
+        "output name → value (or a list of them, one per record)"
     )
     return None
 
@@ -407,8 +412,8 @@ def _check_json(text: str, spec: RegistrationSpec, expected: int, reasons: _Reas
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             reasons.add(
-                f"record {number} is {_value_kind(record)} ({record!r}), not an object of output "
-                "name → value"
+                f"record {number} is {_value_kind(record)} ({_short(record)}), not an object of "
+                "output name → value"
             )
             continue
         for key in record:
@@ -426,12 +431,12 @@ def _check_json(text: str, spec: RegistrationSpec, expected: int, reasons: _Reas
             if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 reasons.add(
                     f"record {number}: output {name!r} is NUMERIC but the model returned "
-                    f"{_value_kind(value)} ({value!r})"
+                    f"{_value_kind(value)} ({_short(value)})"
                 )
             elif not numeric and not isinstance(value, str):
                 reasons.add(
                     f"record {number}: output {name!r} is TEXT but the model returned "
-                    f"{_value_kind(value)} ({value!r})"
+                    f"{_value_kind(value)} ({_short(value)})"
                 )
 
 
@@ -459,7 +464,7 @@ def _check_csv(
             continue
         for (name, kind), value in zip(spec.output_variables, row, strict=True):
             if VariableType(kind) is VariableType.NUMERIC and parse_number(value) is None:
-                reasons.add(f"record {number}: output {name!r} is NUMERIC but got {value!r}")
+                reasons.add(f"record {number}: output {name!r} is NUMERIC but got {_short(value)}")
     return notes
 
 
