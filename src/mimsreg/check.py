@@ -163,7 +163,6 @@ def _model_dir(model: Path, work: Path) -> Path:
     from mimsreg.package import extract_package
 
     target = work / "model"
-    target.mkdir()
     extract_package(model, target)
     return target
 
