@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,3 +47,6 @@ demo: $(STAMP)  ## validate the example configuration and print its variable sch
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info
+
+bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
+	$(PY) bench/bench_local_inventory.py

@@ -72,7 +72,11 @@ def test_progress_and_result_callbacks(tmp_path: Path) -> None:
     finished: list[RegistrationResult] = []
     with LocalInventory(tmp_path / "i.db") as inventory:
         execute_plan(
-            plan, inventory, artifact, progress=seen.append, on_result=finished.append,
+            plan,
+            inventory,
+            artifact,
+            progress=seen.append,
+            on_result=finished.append,
             max_workers=1,
         )
     assert sum(seen) == 2 * artifact.stat().st_size  # copied once, skipped once: both counted

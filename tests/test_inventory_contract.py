@@ -96,9 +96,7 @@ def test_missing_versions_are_not_found(inventory: Inventory) -> None:
         inventory.set_approval("us-east-1", "nope", 1, "Approved", "me")
 
 
-def test_approval_keeps_every_other_field_and_history(
-    inventory: Inventory, artifact: Path
-) -> None:
+def test_approval_keeps_every_other_field_and_history(inventory: Inventory, artifact: Path) -> None:
     plan = make_plan(artifact)
     execute_plan(plan, inventory, artifact)
     group = plan.regions[0].group

@@ -42,7 +42,9 @@ def test_artifact_is_copied_to_a_content_addressed_store(tmp_path: Path) -> None
         record = execute_plan(make_plan(artifact, ["us-east-1", "eu-west-1"]), inventory, artifact)
         stored = tmp_path / "inv" / "artifacts" / "sha256" / digest / "model.tar.gz"
         assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
-        assert inventory.get_version("us-east-1", record[0].group, 1).artifact_uri == stored.as_uri()
+        assert (
+            inventory.get_version("us-east-1", record[0].group, 1).artifact_uri == stored.as_uri()
+        )
         assert not list(stored.parent.glob(".incoming-*"))
 
 

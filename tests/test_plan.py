@@ -57,7 +57,9 @@ def test_identity_changes_with_metadata_artifact_and_payload(tmp_path: Path) -> 
 
 def test_context_is_recorded_but_not_identity(artifact: Path) -> None:
     spec, manifest = seed_spec(), manifest_for(artifact)
-    one = build_plan(spec, manifest, context=RegistrationContext("a", "h1"), image_resolver=fake_image)
+    one = build_plan(
+        spec, manifest, context=RegistrationContext("a", "h1"), image_resolver=fake_image
+    )
     two = build_plan(
         spec,
         manifest,
