@@ -26,11 +26,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import make_plan, write_model_archive  # noqa: E402
+
 from bench._report import update_section  # noqa: E402
 from mimsreg.execute import execute_plan  # noqa: E402
 from mimsreg.inventory.local import LocalInventory  # noqa: E402
-from tests.helpers import make_plan, write_model_archive  # noqa: E402
-
 
 CHUNK = 500  # versions per interleaved block, so disk noise hits both sides alike
 
@@ -104,8 +104,8 @@ def main() -> None:
     list_s, python_s = statistics.median(list_times), statistics.median(python_times)
     table = "\n".join(
         [
-            f"Measured with `make bench-local` ({n:,} versions, {args.rounds} interleaved rounds for"
-            f" list; {os.cpu_count()} cores; Python {sys.version.split()[0]}; SQLite"
+            f"Measured with `make bench-local` ({n:,} versions, {args.rounds} interleaved rounds"
+            f" for list; {os.cpu_count()} cores; Python {sys.version.split()[0]}; SQLite"
             f" {sqlite3.sqlite_version}; database {size / 1e6:.1f} MB).",
             "",
             "| measure | mimsreg | baseline | ratio | target |",

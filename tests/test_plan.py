@@ -110,5 +110,5 @@ def test_image_errors_surface_at_plan_time(artifact: Path) -> None:
     def no_image(framework: str, version: str, region: str, instance_type: str) -> str:
         raise PlanError(f"no {framework} {version} image in {region}")
 
-    with pytest.raises(PlanError, match="no xgboost 1.7-1 image in eu-west-1"):
+    with pytest.raises(PlanError, match=r"no xgboost 1\.7-1 image in eu-west-1"):
         build_plan(seed_spec(), manifest_for(artifact), ["eu-west-1"], image_resolver=no_image)
