@@ -214,12 +214,25 @@ class SageMakerInventory(Inventory):
         if recorded != sha256:
             problems.append(f"recorded sha256 {recorded!r} is not {sha256}")
         checksum = head.get("ChecksumSHA256")
-        # A composite checksum ("...-N") is S3's hash of part hashes, verified part by part on
-        # upload; a full-object checksum must equal the artifact's digest.
-        if checksum and "-" not in checksum and checksum != _b64_sha256(sha256):
+        # Objects written in parts carry a composite checksum (S3's hash of the part hashes,
+        # each part verified by S3 on arrival); below the multipart threshold the object was
+        # written whole and its checksum must equal the artifact's digest.
+        whole = size < MULTIPART_CHUNK and "-" not in str(checksum)
+        if checksum and whole and checksum != _b64_sha256(sha256):
             problems.append("S3's SHA-256 checksum does not match the artifact")
         if problems:
             raise InventoryError(f"{where}: digest verification failed: {'; '.join(problems)}")
+
+    def _matches(self, head: Mapping[str, Any], plan: RegionPlan, where: str) -> bool:
+        """Whether an object already at the content-addressed key is the artifact.
+
+        One that is not (a damaged or foreign object) is written again, then verified.
+        """
+        try:
+            self._verify(head, plan.sha256, plan.size, where)
+        except InventoryError:
+            return False
+        return True
 
     def _extra_args(self, plan: RegionPlan, spec_kms: str | None) -> dict[str, Any]:
         extra: dict[str, Any] = {"Metadata": {"sha256": plan.sha256}, "ChecksumAlgorithm": "SHA256"}
@@ -245,8 +258,7 @@ class SageMakerInventory(Inventory):
         where = s3_uri(bucket, key)
         s3 = self.clients(region).s3
         head = self._head(s3, bucket, key)
-        if head is not None:
-            self._verify(head, plan.sha256, plan.size, where)
+        if head is not None and self._matches(head, plan, where):
             with self._staged:
                 self._sources.setdefault(plan.sha256, (region, bucket))
                 self._staged.notify_all()
