@@ -93,7 +93,8 @@ def test_existing_group_is_not_created_again(
         "describe_model_package_group",
         {
             "ModelPackageGroupName": GROUP,
-            "ModelPackageGroupArn": f"arn:aws:sagemaker:us-east-1:123456789012:model-package-group/{GROUP}",
+            "ModelPackageGroupArn": ARN.replace(f"model-package/{GROUP}/3", "model-package-group/")
+            + GROUP,
             "CreationTime": datetime(2026, 1, 1, tzinfo=timezone.utc),
             "CreatedBy": {},
             "ModelPackageGroupStatus": "Completed",

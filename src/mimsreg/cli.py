@@ -272,7 +272,7 @@ def list_command(inventory_uri: str, region: str | None, group: str | None, as_j
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.inventory import open_inventory
 
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
     rows = [record.summary() for record in records]
     if as_json:
@@ -293,6 +293,11 @@ def _region_or_none(region: str | None) -> str | None:
         return normalise_region(region)
     except ValueError as exc:
         raise BadInputError(f"--region: {exc}") from exc
+
+
+def _listed(region: str | None) -> list[str] | None:
+    normalised = _region_or_none(region)
+    return [normalised] if normalised else None
 
 
 def _parse_ref(reference: str) -> tuple[str, int]:
@@ -330,7 +335,7 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.inventory import open_inventory
 
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         record = inventory.get_version(*_locate(inventory, reference, region))
     if as_json:
         echo_json(record.to_dict())
@@ -398,7 +403,7 @@ def approve(
     from mimsreg.spec import ApprovalStatus
 
     status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         located = _locate(inventory, reference, region)
         record = inventory.set_approval(
             *located, status=status.value, actor=actor or current_context().user, note=note
@@ -407,6 +412,26 @@ def approve(
         echo_json(record.to_dict())
     else:
         click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+
+
+@cli.command("iam-policy")
+@config_argument
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable); default: the config's region.",
+)
+@click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
+@handles_errors
+def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) -> None:
+    """Print the least-privilege IAM policy that registering CONFIG in SageMaker needs."""
+    from mimsreg.iam import registration_policy
+
+    spec = load_config(config_path).to_spec()
+    regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
+    echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
 
 
 def main() -> None:
