@@ -29,7 +29,7 @@ def test_policy_names_each_regions_bucket_and_group() -> None:
         "BuyerSellerMessaging-FraudDetection/*" in registry["Resource"]
     )
     assert "sagemaker:CreateModelPackage" in registry["Action"]
-    assert not any("*" == a or a.endswith(":*") for s in policy["Statement"] for a in s["Action"])
+    assert not any(a == "*" or a.endswith(":*") for s in policy["Statement"] for a in s["Action"])
     assert "Encryption" not in statements
 
 
