@@ -195,13 +195,15 @@ def main() -> None:
         f"Machine: {machine()}. Load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after (the cores are shared with other work).",
         "",
-        "| command | median wall (s) | ratio to openssl | median CPU (s) | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| command | median wall (s) | wall min-max (s) | ratio to openssl | median CPU (s) "
+        "| peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         wall = statistics.median(run.wall)
         lines.append(
-            f"| `{run.name}` | {wall:.2f} | {wall / floor:.2f} | "
+            f"| `{run.name}` | {wall:.2f} | {min(run.wall):.2f}-{max(run.wall):.2f} "
+            f"| {wall / floor:.2f} | "
             f"{statistics.median(run.cpu):.2f} | {max(run.rss_kib) / 1000:.0f} |"
         )
     lines.append("")
