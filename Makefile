@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ check: lint typecheck imports test  ## every check CI runs
 demo: $(STAMP)  ## validate the example configuration and print its variable schema
 	$(BIN)/mimsreg validate examples/config.yaml
 	$(BIN)/mimsreg schema examples/config.yaml
+
+bench: bench-inspect  ## every benchmark (slow; writes docs/benchmarks.md)
+
+bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
+	$(PY) bench/bench_inspect.py
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.package import PackageManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -432,6 +433,100 @@ def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) 
     spec = load_config(config_path).to_spec()
     regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
     echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
+# Below this size a progress bar would only flicker.
+PROGRESS_MIN_BYTES = 64 * 1024**2
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _print_manifest(manifest: PackageManifest) -> None:
+    counts: dict[str, int] = {}
+    for member in manifest.members:
+        counts[member.type] = counts.get(member.type, 0) + 1
+    kinds = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items()))
+    compression = manifest.compression
+    if manifest.compression == "gzip" and manifest.size:
+        compression += f" (ratio {manifest.uncompressed_size / manifest.size:.2f})"
+    sizes = {m.name: m.size for m in manifest.members}
+    click.echo(f"{manifest.path}: valid model package")
+    click.echo(f"  size          {_human_size(manifest.size)} ({manifest.size:,} bytes)")
+    click.echo(f"  sha256        {manifest.sha256}")
+    click.echo(f"  compression   {compression}")
+    click.echo(f"  members       {len(manifest.members)} ({kinds})")
+    click.echo(f"  uncompressed  {_human_size(manifest.uncompressed_size)}")
+    click.echo(f"  entry point   {manifest.entry_point or '(none: no code/inference.py)'}")
+    shown = manifest.model_files[:20]
+    label = "model files"
+    if not shown:
+        click.echo(f"  {label}   (none)")
+    for name in shown:
+        click.echo(f"  {label:<13} {name} ({_human_size(sizes.get(name, 0))})")
+        label = ""
+    if len(manifest.model_files) > len(shown):
+        click.echo(f"  {'':<13} ... and {len(manifest.model_files) - len(shown)} more")
+
+
+@cli.command("inspect")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file whose inference_entry_point must be in the archive's code/.",
+)
+@click.option(
+    "--entry-point",
+    metavar="NAME",
+    help="Inference script that must be in the archive's code/ (overrides --config).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@handles_errors
+def inspect_command(
+    model_path: Path, config_path: Path | None, entry_point: str | None, as_json: bool
+) -> None:
+    """Inspect a packaged model (model.tar.gz, a .tar, or a directory holding one).
+
+    One streaming pass, nothing extracted: SHA-256 of the file, members, uncompressed size, entry
+    point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
+    archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
+    """
+    from mimsreg.package import inspect_package
+
+    config = load_config(config_path) if config_path is not None else None
+    try:
+        size = model_path.stat().st_size if model_path.is_file() else 0
+    except OSError:
+        size = 0
+    if _stderr_is_terminal() and size > PROGRESS_MIN_BYTES:
+        with click.progressbar(
+            length=size, label="inspecting", file=sys.stderr, show_pos=False
+        ) as bar:
+            done = [0]
+
+            def advance(consumed: int) -> None:
+                bar.update(consumed - done[0])
+                done[0] = consumed
+
+            manifest = inspect_package(
+                model_path, config, entry_point=entry_point, progress=advance
+            )
+    else:
+        manifest = inspect_package(model_path, config, entry_point=entry_point)
+    if as_json:
+        echo_json(manifest.to_dict())
+    else:
+        _print_manifest(manifest)
 
 
 def main() -> None:
