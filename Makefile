@@ -43,9 +43,16 @@ imports: $(STAMP)  ## the layer contracts (import-linter)
 
 check: lint typecheck imports test  ## every check CI runs
 
-demo: $(STAMP)  ## validate the example configuration and print its variable schema
+DEMO_HOME ?= examples/build/mimsreg-home
+DEMO_MODEL := examples/build/model.tar.gz
+demo: $(STAMP)  ## build the demo model and register it in a local inventory (examples/build)
+	$(PY) examples/build_demo_model.py -o $(DEMO_MODEL)
 	$(BIN)/mimsreg validate examples/config.yaml
-	$(BIN)/mimsreg schema examples/config.yaml
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg list
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
 
 bench: bench-inspect  ## every benchmark (slow; writes docs/benchmarks.md)
 
