@@ -76,18 +76,35 @@ def load_config(path: Path) -> ModelRegistrationConfig:
     return config
 
 
-# Progress bars only where a person watches and the work takes a while.
-PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
+# Progress bars only where a person watches, and past a size where a bar would not just flicker.
+PROGRESS_MIN_BYTES = 64 * 1024**2
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 @contextlib.contextmanager
-def byte_progress(label: str, total: int) -> Iterator[Progress | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is no terminal."""
-    if total < PROGRESS_THRESHOLD_BYTES or not sys.stderr.isatty():
+def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is no terminal.
+
+    The callback takes byte counts: increments, or (``cumulative``) the running total, as
+    ``inspect_package`` reports it.
+    """
+    if total <= PROGRESS_MIN_BYTES or not _stderr_is_terminal():
         yield None
         return
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False) as bar:
-        yield bar.update
+        if not cumulative:
+            yield bar.update
+            return
+        done = [0]
+
+        def advance(consumed: int) -> None:
+            bar.update(consumed - done[0])
+            done[0] = consumed
+
+        yield advance
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -226,7 +243,7 @@ def register(
 
     config = load_config(config_path)
     size = model.stat().st_size if model.is_file() else 0
-    with byte_progress("inspecting", size) as progress:
+    with byte_progress("inspecting", size, cumulative=True) as progress:
         plan = plan_registration(model, config, _regions(region_values), progress=progress)
     if dry_run:
         if as_json:
@@ -433,12 +450,6 @@ def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) 
     spec = load_config(config_path).to_spec()
     regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
     echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
-# Below this size a progress bar would only flicker.
-PROGRESS_MIN_BYTES = 64 * 1024**2
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
 
 
 def _human_size(size: int) -> str:
@@ -508,21 +519,8 @@ def inspect_command(
         size = model_path.stat().st_size if model_path.is_file() else 0
     except OSError:
         size = 0
-    if _stderr_is_terminal() and size > PROGRESS_MIN_BYTES:
-        with click.progressbar(
-            length=size, label="inspecting", file=sys.stderr, show_pos=False
-        ) as bar:
-            done = [0]
-
-            def advance(consumed: int) -> None:
-                bar.update(consumed - done[0])
-                done[0] = consumed
-
-            manifest = inspect_package(
-                model_path, config, entry_point=entry_point, progress=advance
-            )
-    else:
-        manifest = inspect_package(model_path, config, entry_point=entry_point)
+    with byte_progress("inspecting", size, cumulative=True) as progress:
+        manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
     if as_json:
         echo_json(manifest.to_dict())
     else:
