@@ -408,13 +408,24 @@ def test_bad_inputs_raise_before_running(tmp_path: Path, spec: RegistrationSpec)
     folder = write_model(tmp_path / "m")
     with pytest.raises(PayloadError, match="'account_age'"):
         check_model(folder, spec, bad)
-    with pytest.raises(InvalidPackageError, match="does not exist"):
+    with pytest.raises(InvalidPackageError, match="no such file or directory"):
         check_model(tmp_path / "nope.tar.gz", spec)
+    with pytest.raises(InvalidPackageError, match="neither an extracted model"):
+        check_model(folder / "code", spec)
     (folder / "code" / "inference.py").unlink()
     with pytest.raises(InvalidPackageError, match="has no code/inference\\.py"):
         check_model(folder, spec)
     with pytest.raises(BadInputError, match="positive number of seconds"):
         check_model(folder, spec, timeout=0)
+
+
+def test_a_folder_holding_one_archive(tmp_path: Path, spec: RegistrationSpec) -> None:
+    """As in the processing job's input folder, a folder with one model.tar.gz is that model."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    build_model(tmp_path)
+    (tmp_path / "model.tar.gz").rename(folder / "model.tar.gz")
+    assert check_model(folder, spec).passed
 
 
 def test_a_hostile_archive_is_refused(tmp_path: Path, spec: RegistrationSpec) -> None:

@@ -25,7 +25,9 @@ from mimsreg.errors import (
 )
 
 if TYPE_CHECKING:
+    from mimsreg.api import plan_registration, register
     from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+    from mimsreg.execute import RegistrationResult
     from mimsreg.spec import ApprovalStatus, Framework, RegistrationSpec, VariableType
 
 _LAZY: dict[str, str] = {
@@ -35,6 +37,9 @@ _LAZY: dict[str, str] = {
     "Framework": "mimsreg.spec",
     "RegistrationSpec": "mimsreg.spec",
     "VariableType": "mimsreg.spec",
+    "register": "mimsreg.api",
+    "plan_registration": "mimsreg.api",
+    "RegistrationResult": "mimsreg.execute",
 }
 
 __all__ = [
@@ -52,9 +57,12 @@ __all__ = [
     "PayloadError",
     "PlaceholderWarning",
     "PlanError",
+    "RegistrationResult",
     "RegistrationSpec",
     "VariableType",
     "__version__",
+    "plan_registration",
+    "register",
 ]
 
 

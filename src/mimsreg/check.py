@@ -155,11 +155,16 @@ def _samples(
 
 
 def _model_dir(model: Path, work: Path) -> Path:
-    """The model's folder: ``model`` itself if it is a folder, else the archive extracted safely."""
+    """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
+    the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
     if model.is_dir():
-        return model
-    if not model.is_file():
-        raise InvalidPackageError(f"model {str(model)!r} does not exist")
+        if (model / "code").is_dir():
+            return model
+        if not any(entry.name.endswith((".tar.gz", ".tgz", ".tar")) for entry in model.iterdir()):
+            raise InvalidPackageError(
+                f"{str(model)!r} is neither an extracted model (it has no code/ folder) nor a "
+                "folder holding a model archive"
+            )
     from mimsreg.package import extract_package
 
     target = work / "model"

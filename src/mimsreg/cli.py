@@ -6,6 +6,7 @@ payload, arguments), with every problem printed as one line and no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -20,8 +21,15 @@ from mimsreg._version import __version__
 from mimsreg.errors import BadInputError, ConfigError, MimsregError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from mimsreg.inventory import Inventory
+    from mimsreg.inventory.base import Progress, VersionRecord
+
+if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.package import PackageManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,6 +75,46 @@ def load_config(path: Path) -> ModelRegistrationConfig:
     for warning in caught:
         click.echo(f"warning: {warning.message}", err=True)
     return config
+
+
+# Progress bars only where a person watches, and past a size where a bar would not just flicker.
+PROGRESS_MIN_BYTES = 64 * 1024**2
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is no terminal.
+
+    The callback takes byte counts: increments, or (``cumulative``) the running total, as
+    ``inspect_package`` reports it.
+    """
+    if total <= PROGRESS_MIN_BYTES or not _stderr_is_terminal():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False) as bar:
+        if not cumulative:
+            yield bar.update
+            return
+        done = [0]
+
+        def advance(consumed: int) -> None:
+            bar.update(consumed - done[0])
+            done[0] = consumed
+
+        yield advance
+
+
+def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Rows as aligned columns with a header line, for people."""
+    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 def echo_json(data: Any) -> None:
@@ -138,6 +186,346 @@ def config_schema() -> None:
     from mimsreg.config import ModelRegistrationConfig
 
     echo_json(ModelRegistrationConfig.json_schema())
+
+
+inventory_option = click.option(
+    "--inventory",
+    "inventory_uri",
+    default="local",
+    show_default=True,
+    metavar="URI",
+    help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def _regions(values: Sequence[str]) -> list[str]:
+    """--region may repeat and may hold comma-separated names."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Registration configuration (YAML or JSON).",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); default: the config's region. "
+    "AWS names or NA/EU/FE.",
+)
+@inventory_option
+@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
+@json_option
+@handles_errors
+def register(
+    model: Path,
+    config_path: Path,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
+
+    Exit 0 when every region is created or unchanged, 1 when a region failed, 2 for bad input
+    (nothing written).
+    """
+    from mimsreg.api import plan_registration
+    from mimsreg.execute import execute_plan
+    from mimsreg.inventory import open_inventory
+
+    config = load_config(config_path)
+    size = model.stat().st_size if model.is_file() else 0
+    with byte_progress("inspecting", size, cumulative=True) as progress:
+        plan = plan_registration(model, config, _regions(region_values), progress=progress)
+    if dry_run:
+        if as_json:
+            echo_json(plan.to_dict())
+        else:
+            _echo_plan(plan.to_dict())
+        return
+    with open_inventory(inventory_uri) as inventory:
+        total = plan.manifest.size * len(plan.regions)
+        with byte_progress("copying", total) as progress:
+            results = execute_plan(plan, inventory, plan.manifest.path, progress=progress)
+    if as_json:
+        echo_json([result.to_dict() for result in results])
+    else:
+        rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
+        echo_table(rows, ["region", "group", "version", "status", "sha256", "id"])
+        for result in results:
+            if result.error:
+                click.echo(f"error: {result.region}: {result.error}", err=True)
+    if not all(result.ok for result in results):
+        sys.exit(EXIT_FAILED)
+
+
+def _echo_plan(plan: dict[str, Any]) -> None:
+    artifact = plan["artifact"]
+    click.echo(
+        f"plan for {artifact['path']} (sha256 {artifact['sha256']}, {artifact['size']} bytes)"
+    )
+    for region in plan["regions"]:
+        click.echo(f"  {region['region']}: group {region['group']}")
+        click.echo(f"    identity   {region['identity']}")
+        click.echo(f"    image      {region['image_uri']}")
+        click.echo(f"    artifact   {region['artifact_key']}")
+    click.echo("dry run: nothing was written")
+
+
+@cli.command("list")
+@inventory_option
+@click.option("--region", default=None, metavar="REGION", help="Only this region.")
+@click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
+@json_option
+@handles_errors
+def list_command(inventory_uri: str, region: str | None, group: str | None, as_json: bool) -> None:
+    """List registered versions: group, version, region, approval status, sha256, created_at."""
+    from mimsreg.inventory import open_inventory
+
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        records = inventory.list_versions(region=_region_or_none(region), group=group)
+    rows = [record.summary() for record in records]
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        row["sha256"] = row["sha256"][:12]
+    echo_table(rows, ["group", "version", "region", "approval_status", "sha256", "created_at"])
+
+
+def _region_or_none(region: str | None) -> str | None:
+    from mimsreg.errors import BadInputError
+    from mimsreg.spec import normalise_region
+
+    if region is None:
+        return None
+    try:
+        return normalise_region(region)
+    except ValueError as exc:
+        raise BadInputError(f"--region: {exc}") from exc
+
+
+def _listed(region: str | None) -> list[str] | None:
+    normalised = _region_or_none(region)
+    return [normalised] if normalised else None
+
+
+def _parse_ref(reference: str) -> tuple[str, int]:
+    group, _, version = reference.rpartition("/")
+    if not group or not version.isdigit() or int(version) < 1:
+        raise BadInputError(f"{reference!r} is not GROUP/VERSION (for example FraudModel/3)")
+    return group, int(version)
+
+
+def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[str, str, int]:
+    """Region, group and version of a reference; the region may be implied when unique."""
+    from mimsreg.errors import NotFoundError
+
+    group, version = _parse_ref(reference)
+    if region is not None:
+        return str(_region_or_none(region)), group, version
+    regions = inventory.regions_of(group, version)
+    if not regions:
+        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory")
+    if len(regions) > 1:
+        raise BadInputError(
+            f"{group}/{version} exists in several regions ({', '.join(regions)}): "
+            "choose one with --region"
+        )
+    return regions[0], group, version
+
+
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@inventory_option
+@json_option
+@handles_errors
+def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+    """Show one version's whole record, including its variable schema and approval history."""
+    from mimsreg.inventory import open_inventory
+
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        record = inventory.get_version(*_locate(inventory, reference, region))
+    if as_json:
+        echo_json(record.to_dict())
+    else:
+        _echo_record(record)
+
+
+def _echo_record(record: VersionRecord) -> None:
+    data = record.to_dict()
+    click.echo(f"{record.group}/{record.version} in {record.region}  ({record.id})")
+    for label, key in [
+        ("approval", "approval_status"),
+        ("owner", "model_owner"),
+        ("domain", "model_registration_domain"),
+        ("objective", "model_registration_objective"),
+        ("description", "description"),
+        ("framework", "framework"),
+        ("version", "framework_version"),
+        ("image", "image_uri"),
+        ("instance", "inference_instance_type"),
+        ("content types", "content_types"),
+        ("response types", "response_types"),
+        ("sha256", "sha256"),
+        ("artifact", "artifact_uri"),
+        ("payload", "payload_uri"),
+        ("created", "created_at"),
+    ]:
+        value = data.get(key)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        if value not in (None, ""):
+            click.echo(f"  {label:<15} {value}")
+    schema = data.get("variable_schema") or {}
+    for side in ("input", "output"):
+        variables = (schema.get(side) or {}).get("variables") or []
+        listed = ", ".join(f"{v['name']} ({v['type']})" for v in variables) or "(none)"
+        click.echo(f"  {side + 's':<15} {listed}")
+    click.echo("  approval history")
+    for event in record.approval_history:
+        note = f"  {event.note}" if event.note else ""
+        click.echo(f"    {event.at}  {event.status:<21} by {event.actor}{note}")
+
+
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option("--reject", is_flag=True, help="Reject instead of approve.")
+@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
+@click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
+@inventory_option
+@json_option
+@handles_errors
+def approve(
+    reference: str,
+    reject: bool,
+    region: str | None,
+    note: str | None,
+    actor: str | None,
+    inventory_uri: str,
+    as_json: bool,
+) -> None:
+    """Approve (or --reject) a version; who, when and why are kept as history."""
+    from mimsreg.api import current_context
+    from mimsreg.inventory import open_inventory
+    from mimsreg.spec import ApprovalStatus
+
+    status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        located = _locate(inventory, reference, region)
+        record = inventory.set_approval(
+            *located, status=status.value, actor=actor or current_context().user, note=note
+        )
+    if as_json:
+        echo_json(record.to_dict())
+    else:
+        click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+
+
+@cli.command("iam-policy")
+@config_argument
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable); default: the config's region.",
+)
+@click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
+@handles_errors
+def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) -> None:
+    """Print the least-privilege IAM policy that registering CONFIG in SageMaker needs."""
+    from mimsreg.iam import registration_policy
+
+    spec = load_config(config_path).to_spec()
+    regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
+    echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _print_manifest(manifest: PackageManifest) -> None:
+    counts: dict[str, int] = {}
+    for member in manifest.members:
+        counts[member.type] = counts.get(member.type, 0) + 1
+    kinds = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items()))
+    compression = manifest.compression
+    if manifest.compression == "gzip" and manifest.size:
+        compression += f" (ratio {manifest.uncompressed_size / manifest.size:.2f})"
+    sizes = {m.name: m.size for m in manifest.members}
+    click.echo(f"{manifest.path}: valid model package")
+    click.echo(f"  size          {_human_size(manifest.size)} ({manifest.size:,} bytes)")
+    click.echo(f"  sha256        {manifest.sha256}")
+    click.echo(f"  compression   {compression}")
+    click.echo(f"  members       {len(manifest.members)} ({kinds})")
+    click.echo(f"  uncompressed  {_human_size(manifest.uncompressed_size)}")
+    click.echo(f"  entry point   {manifest.entry_point or '(none: no code/inference.py)'}")
+    shown = manifest.model_files[:20]
+    label = "model files"
+    if not shown:
+        click.echo(f"  {label}   (none)")
+    for name in shown:
+        click.echo(f"  {label:<13} {name} ({_human_size(sizes.get(name, 0))})")
+        label = ""
+    if len(manifest.model_files) > len(shown):
+        click.echo(f"  {'':<13} ... and {len(manifest.model_files) - len(shown)} more")
+
+
+@cli.command("inspect")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file whose inference_entry_point must be in the archive's code/.",
+)
+@click.option(
+    "--entry-point",
+    metavar="NAME",
+    help="Inference script that must be in the archive's code/ (overrides --config).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@handles_errors
+def inspect_command(
+    model_path: Path, config_path: Path | None, entry_point: str | None, as_json: bool
+) -> None:
+    """Inspect a packaged model (model.tar.gz, a .tar, or a directory holding one).
+
+    One streaming pass, nothing extracted: SHA-256 of the file, members, uncompressed size, entry
+    point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
+    archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
+    """
+    from mimsreg.package import inspect_package
+
+    config = load_config(config_path) if config_path is not None else None
+    try:
+        size = model_path.stat().st_size if model_path.is_file() else 0
+    except OSError:
+        size = 0
+    with byte_progress("inspecting", size, cumulative=True) as progress:
+        manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
+    if as_json:
+        echo_json(manifest.to_dict())
+    else:
+        _print_manifest(manifest)
 
 
 @cli.command()

@@ -1,0 +1,39 @@
+"""Inventory backends, chosen by URI.
+
+- ``local`` (default): SQLite at ``$MIMSREG_HOME/inventory.db`` (``~/.mimsreg``), artifacts
+  beside it;
+- ``sqlite:///path/to/file.db``: SQLite at that path, artifacts in the file's folder;
+- ``sagemaker``: SageMaker Model Registry and S3, one client per region (see ``sagemaker.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from mimsreg.errors import InventoryURIError
+from mimsreg.inventory.base import Inventory, VersionRecord
+
+__all__ = ["INVENTORY_URIS", "Inventory", "VersionRecord", "open_inventory"]
+
+INVENTORY_URIS = "'local', 'sqlite:///path/to/file.db' or 'sagemaker'"
+
+
+def open_inventory(uri: str = "local", regions: Sequence[str] | None = None) -> Inventory:
+    """The inventory backend a URI names; :class:`InventoryURIError` for anything else."""
+    from mimsreg.inventory.local import LocalInventory
+
+    if uri == "local":
+        return LocalInventory()
+    if uri.startswith("sqlite://"):
+        path = uri[len("sqlite://") :]
+        if not path.startswith("/") or path == "/":
+            raise InventoryURIError(
+                f"inventory {uri!r}: write sqlite:///absolute/path/to/file.db (three slashes)"
+            )
+        return LocalInventory(Path(path))
+    if uri == "sagemaker":
+        from mimsreg.inventory.sagemaker import SageMakerInventory
+
+        return SageMakerInventory(regions=regions)
+    raise InventoryURIError(f"unknown inventory {uri!r}: use {INVENTORY_URIS}")

@@ -1,0 +1,165 @@
+"""The small interface every inventory backend implements, and the records it returns.
+
+Portable (Python 3.9, standard library): the SageMaker backend runs inside processing jobs.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mimsreg.plan import RegionPlan, RegistrationPlan
+
+__all__ = [
+    "ApprovalEvent",
+    "CreateOutcome",
+    "Inventory",
+    "Progress",
+    "VersionRecord",
+]
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ApprovalEvent:
+    """One change of approval status, kept as history."""
+
+    status: str
+    actor: str
+    at: str
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "actor": self.actor, "at": self.at, "note": self.note}
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """A registered model version as an inventory holds it."""
+
+    region: str
+    group: str
+    version: int
+    id: str
+    sha256: str
+    identity: str
+    approval_status: str
+    created_at: str
+    artifact_uri: str
+    record: dict[str, Any] = field(default_factory=dict, repr=False)
+    payload_uri: str | None = None
+    approval_history: tuple[ApprovalEvent, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        """The row ``mimsreg list`` prints."""
+        return {
+            "group": self.group,
+            "version": self.version,
+            "region": self.region,
+            "approval_status": self.approval_status,
+            "sha256": self.sha256,
+            "created_at": self.created_at,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole record ``mimsreg show`` prints."""
+        data = dict(self.record)
+        data.update(self.summary())
+        data.update(
+            {
+                "id": self.id,
+                "identity": self.identity,
+                "artifact_uri": self.artifact_uri,
+                "payload_uri": self.payload_uri,
+                "approval_history": [event.to_dict() for event in self.approval_history],
+            }
+        )
+        return data
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """What ``create_version`` did: ``created`` is False when a concurrent writer won the race."""
+
+    record: VersionRecord
+    created: bool
+
+
+class Inventory(abc.ABC):
+    """A model inventory: groups of versions per region.
+
+    Implementations must be safe to call from one thread per region at once, and
+    ``create_version`` must be idempotent on ``RegionPlan.identity`` even between processes.
+    """
+
+    name: str = "inventory"
+
+    def prepare(self, plan: RegistrationPlan) -> None:  # noqa: B027 - optional hook
+        """Check the plan fits this backend and set up per-region state, before any write.
+
+        Raises a :class:`mimsreg.errors.BadInputError` for input the user must fix.
+        """
+
+    @abc.abstractmethod
+    def ensure_group(self, plan: RegionPlan) -> None:
+        """Create the plan's model package group in its region unless it exists (race-safe)."""
+
+    @abc.abstractmethod
+    def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
+        """The version with this identity, if one was registered."""
+
+    @abc.abstractmethod
+    def create_version(
+        self,
+        plan: RegionPlan,
+        artifact: Path,
+        payload: Path | None = None,
+        progress: Progress | None = None,
+    ) -> CreateOutcome:
+        """Store the artifact (verified) and record the version; return the existing one if the
+        identity was registered meanwhile."""
+
+    @abc.abstractmethod
+    def get_version(self, region: str, group: str, version: int) -> VersionRecord:
+        """One version; :class:`mimsreg.errors.NotFoundError` when absent."""
+
+    @abc.abstractmethod
+    def list_versions(
+        self, region: str | None = None, group: str | None = None
+    ) -> list[VersionRecord]:
+        """Versions ordered by group, region and version number (summaries may omit ``record``)."""
+
+    @abc.abstractmethod
+    def set_approval(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        status: str,
+        actor: str,
+        note: str | None = None,
+    ) -> VersionRecord:
+        """Change a version's approval status, keeping the history and every other field."""
+
+    def regions_of(self, group: str, version: int) -> list[str]:
+        """Regions in which ``group/version`` exists (used when the user names no region)."""
+        return sorted(
+            {
+                record.region
+                for record in self.list_versions(group=group)
+                if record.version == version
+            }
+        )
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to close
+        """Release connections."""
+
+    def __enter__(self) -> Inventory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
