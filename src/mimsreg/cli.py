@@ -657,10 +657,11 @@ def check(
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
 
-    MODEL is a model.tar.gz (or an extracted model folder). Its code/<inference_entry_point> runs in
-    a separate Python process, as the serving container calls it; every response must have a
-    declared content type and hold every declared output variable with its type. Exit 0 when every
-    sample passes, 1 when one fails, 2 for a bad configuration, archive or payload.
+    MODEL is a model.tar.gz, a folder holding one, or an extracted model (with code/). Its
+    code/<inference_entry_point> runs in a separate Python process, called as the serving
+    container calls it; every response must have a declared content type and hold every declared
+    output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
+    configuration, archive or payload.
     """
     from mimsreg.check import check_model
 
