@@ -387,3 +387,12 @@ def test_cli_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1
     assert "pip install 'mimsreg[ui]'" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_empty_inventory(tmp_path: Path) -> None:
+    """An empty inventory shows an empty table and an empty API list, not an error."""
+    with LocalInventory(tmp_path / "inventory.db") as inventory:
+        client = TestClient(create_app(inventory))
+        assert "No group matches." in client.get("/").text
+        assert client.get("/api/groups").json() == []
+        assert client.get("/api/versions").json() == []
