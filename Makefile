@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect chromium clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,8 +24,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo and ui extras
 
-test: $(STAMP)  ## run the test suite with branch coverage (floor 90 %)
+test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %)
 	$(PY) -m pytest --cov --cov-report=term
+
+# The browser tests drive Debian's chromium (never a downloaded browser). Installed when missing;
+# set MIMSREG_SKIP_BROWSER=1 to run without them.
+chromium:  ## install Debian's chromium for the browser tests, if it is missing
+	@if [ -x /usr/bin/chromium ] || [ -n "$$MIMSREG_SKIP_BROWSER" ]; then :; else \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium; \
+	fi
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check $(LINT_DIRS)
