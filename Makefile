@@ -17,10 +17,10 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,pipelines]'
 	touch $@
 
-install: $(STAMP)  ## create .venv with mimsreg and the dev tools
+install: $(STAMP)  ## create .venv with mimsreg, the dev tools and the pipelines extra
 
 test: $(STAMP)  ## run the test suite with branch coverage (floor 90 %)
 	$(PY) -m pytest --cov --cov-report=term
