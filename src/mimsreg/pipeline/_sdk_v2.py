@@ -17,7 +17,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 from sagemaker import image_uris
-from sagemaker.config import PROCESSING_JOB_ROLE_ARN_PATH
+from sagemaker.config.config_schema import PROCESSING_JOB_ROLE_ARN_PATH
 from sagemaker.network import NetworkConfig
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.session import Session
@@ -190,6 +190,8 @@ class SdkV2Adapter:
         )
 
     def string_parameter(self, name: str, default: str | None) -> Any:
+        if default is None:
+            return ParameterString(name=name)
         return ParameterString(name=name, default_value=default)
 
     def pipeline(
