@@ -433,3 +433,27 @@ def test_mimsreg_errors_are_one_tree(make_builder: Builder) -> None:
     """Everything the builder raises on purpose is a MimsregError."""
     with pytest.raises(MimsregError):
         make_builder(seed_config(role=None))
+
+
+def test_network_isolation_from_sdk_defaults_is_refused(
+    make_builder: Builder, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SDK defaults file that isolates processing jobs is caught when the step is made."""
+    path = tmp_path / "isolating.yaml"
+    path.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  ProcessingJob:\n    NetworkConfig:\n"
+        "      EnableNetworkIsolation: true\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(path))
+    from sagemaker.network import NetworkConfig
+
+    builder = make_builder(network_config=NetworkConfig(subnets=["subnet-1"]))
+    with pytest.raises(BadInputError, match="network isolation"):
+        builder.create_step(MODEL)
+
+
+def test_adapter_without_session_has_no_bucket() -> None:
+    from mimsreg.pipeline._adapter import load_adapter
+
+    assert load_adapter().explicit_bucket(None) is None

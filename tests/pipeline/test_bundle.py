@@ -118,3 +118,25 @@ def test_bundle_help_on_this_python(bundle_file: Path) -> None:
         [sys.executable, "-I", str(bundle_file), "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_bundle_without_data_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installation without mimsreg/data still bundles (the image table is optional here)."""
+    from importlib import resources
+
+    real = resources.files
+
+    class NoData:
+        def __init__(self, root: object) -> None:
+            self.root = root
+
+        def joinpath(self, name: str) -> object:
+            class Missing:
+                def is_dir(self) -> bool:
+                    return False
+
+            return Missing() if name == "data" else self.root.joinpath(name)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(resources, "files", lambda package: NoData(real(package)))
+    names = [name for name, _ in bundle_module.bundle_entries()]
+    assert not any(name.startswith("mimsreg/data/") for name in names)

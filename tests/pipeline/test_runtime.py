@@ -222,3 +222,18 @@ def test_sagemaker_inventory_is_the_default(monkeypatch: pytest.MonkeyPatch) -> 
     inventory = runtime._default_inventory(["eu-west-1"])
     assert isinstance(inventory, SageMakerInventory)
     assert inventory.default_regions() == ["eu-west-1"]
+
+
+def test_registers_in_sagemaker_by_default(moto: str, job: Job) -> None:
+    """No injected inventory: SageMaker Model Registry and S3 of each region (moto here)."""
+    import boto3
+
+    code = runtime.main(job.argv("us-east-1", "eu-west-1"), image_resolver=fake_image)
+    assert code == 0
+    assert [r["status"] for r in job.results()["results"]] == ["created", "created"]
+    for region in ("us-east-1", "eu-west-1"):
+        client = boto3.client("sagemaker", region_name=region)
+        groups = client.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        assert [g["ModelPackageGroupName"] for g in groups] == [
+            job.results()["results"][0]["group"]
+        ]

@@ -243,3 +243,45 @@ def test_sdk_version_is_read_from_the_distribution() -> None:
     from mimsreg.pipeline._adapter import _sdk_version
 
     assert (_sdk_version() or "").startswith("2.")
+
+
+def test_adapter_import_failure_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK distribution is there but does not import: the same hint, with the cause."""
+    from mimsreg.pipeline import _adapter
+
+    monkeypatch.setitem(sys.modules, "mimsreg.pipeline._sdk_v2", None)
+    with pytest.raises(MissingDependencyError, match="cannot import") as caught:
+        _adapter.load_adapter()
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_sdk_version_of_a_missing_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    from mimsreg.pipeline._adapter import _sdk_version
+
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert _sdk_version() is None
+
+
+def test_sdk_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """After load_sdk_quietly, the SDK's warnings reach stderr, never stdout."""
+    import logging
+
+    from mimsreg.pipeline.render import load_sdk_quietly
+
+    load_sdk_quietly()
+    logging.getLogger("sagemaker.session").warning("a warning from the SDK")
+    logging.getLogger("sagemaker.session").info("an info line")
+    captured = capsys.readouterr()
+    assert "a warning from the SDK" in captured.err
+    assert "an info line" not in captured.err + captured.out
+    assert captured.out == ""
+
+
+def test_pipeline_parameter_without_default(make_builder: Builder) -> None:
+    parameter = make_builder().string_parameter("Model")
+    assert parameter.default_value is None
