@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,3 +50,6 @@ clean:  ## remove the virtualenv and caches
 
 bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
 	$(PY) bench/bench_local_inventory.py
+
+bench-pipeline: $(STAMP)  ## pipeline step: import cost, offline definition cost vs the SDK by hand
+	$(PY) bench/bench_pipeline.py

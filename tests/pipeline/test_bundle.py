@@ -120,23 +120,7 @@ def test_bundle_help_on_this_python(bundle_file: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_bundle_without_data_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An installation without mimsreg/data still bundles (the image table is optional here)."""
-    from importlib import resources
-
-    real = resources.files
-
-    class NoData:
-        def __init__(self, root: object) -> None:
-            self.root = root
-
-        def joinpath(self, name: str) -> object:
-            class Missing:
-                def is_dir(self) -> bool:
-                    return False
-
-            return Missing() if name == "data" else self.root.joinpath(name)  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(resources, "files", lambda package: NoData(real(package)))
-    names = [name for name, _ in bundle_module.bundle_entries()]
-    assert not any(name.startswith("mimsreg/data/") for name in names)
+def test_data_files_of_a_package_without_data() -> None:
+    """Only packages with a data folder contribute data files."""
+    assert bundle_module.data_files("mimsreg.inventory") == []
+    assert [name for name, _ in bundle_module.data_files()] == ["mimsreg/data/images.json"]

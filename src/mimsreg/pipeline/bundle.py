@@ -96,12 +96,14 @@ def _module_file(name: str) -> tuple[str, Path]:
     return archive_name, path
 
 
-def _data_files() -> list[tuple[str, bytes]]:
-    folder = resources.files("mimsreg").joinpath("data")
+def data_files(package: str = "mimsreg") -> list[tuple[str, bytes]]:
+    """(archive name, bytes) of the package's ``data/*.json`` files; none without a data folder."""
+    folder = resources.files(package).joinpath("data")
     if not folder.is_dir():
         return []
+    prefix = package.replace(".", "/")
     entries = [item for item in folder.iterdir() if item.name.endswith(".json")]
-    return [(f"mimsreg/data/{item.name}", item.read_bytes()) for item in entries]
+    return [(f"{prefix}/data/{item.name}", item.read_bytes()) for item in entries]
 
 
 def bundle_entries() -> list[tuple[str, bytes]]:
@@ -110,7 +112,7 @@ def bundle_entries() -> list[tuple[str, bytes]]:
     for name in RUNTIME_MODULES:
         archive_name, path = _module_file(name)
         entries.append((archive_name, path.read_bytes()))
-    entries.extend(_data_files())
+    entries.extend(data_files())
     return sorted(entries)
 
 
