@@ -457,3 +457,8 @@ def test_adapter_without_session_has_no_bucket() -> None:
     from mimsreg.pipeline._adapter import load_adapter
 
     assert load_adapter().explicit_bucket(None) is None
+
+
+def test_bucket_mapping_with_an_unknown_region(make_builder: Builder) -> None:
+    with pytest.raises(BadInputError, match="bucket: 'Atlantis'"):
+        make_builder(bucket={"Atlantis": "b"})

@@ -68,24 +68,31 @@ def offline_environment(tmp_path: Path, closed_port: int) -> dict[str, str]:
     return env
 
 
-def render_offline(tmp_path: Path, closed_port: int) -> dict[str, Any]:
-    config = seed_config().model_dump(mode="json")
-    result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", RENDER, json.dumps(config)],
-        capture_output=True,
-        text=True,
-        env=offline_environment(tmp_path, closed_port),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+def render_offline(folders: list[Path], closed_port: int) -> list[dict[str, Any]]:
+    """Render in one fresh interpreter per folder (HOME), all at once."""
+    config = json.dumps(seed_config().model_dump(mode="json"))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error", "-c", RENDER, config],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=offline_environment(folder, closed_port),
+        )
+        for folder in folders
+    ]
+    reports = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        reports.append(dict(json.loads(stdout.strip().splitlines()[-1])))
+    return reports
 
 
 def test_definition_renders_offline_and_identically(tmp_path: Path, closed_port: int) -> None:
     """Without credentials and with AWS_ENDPOINT_URL on a closed port, nothing connects, and two
     renders in one process and in two processes give the same bytes."""
-    one = render_offline(tmp_path / "one", closed_port)
-    two = render_offline(tmp_path / "two", closed_port)
+    one, two = render_offline([tmp_path / "one", tmp_path / "two"], closed_port)
     assert one["credentials"] is False
     assert one["connections"] == []
     assert two["connections"] == []

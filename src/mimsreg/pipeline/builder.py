@@ -115,6 +115,16 @@ def _config_parts(config: Any) -> tuple[RegistrationSpec, str | None]:
     return model.to_spec(), model.role
 
 
+def _bucket_setting(value: str | Mapping[str, str] | None) -> str | dict[str, str] | None:
+    """A bucket name or template as is; a mapping with its regions normalised."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return {normalise_region(region): name for region, name in value.items()}
+    except (ValueError, AttributeError) as exc:
+        raise BadInputError(f"bucket: {exc}") from exc
+
+
 def _check_s3_uri(value: str, what: str) -> str:
     if not _S3_URI.match(value):
         raise BadInputError(f"{what}: {value!r} is not an s3:// URI (s3://bucket/key)")
@@ -158,7 +168,8 @@ class ModelRegistrationStepBuilder:
     key prefix); each target region's bucket receives that region's artifacts. A missing role or
     bucket is a :class:`mimsreg.BadInputError` here, before any step exists.
 
-    Processing knobs: ``instance_type`` (``ml.m5.large``), ``instance_count`` (1),
+    Processing knobs: ``instance_type`` (``ml.m5.large``), ``instance_count`` (1; every instance
+    would run the same idempotent registration),
     ``volume_size_in_gb`` (30), ``max_runtime_in_seconds`` (3600), ``volume_kms_key`` and
     ``output_kms_key`` (KMS keys for the job's volume and its results), ``network_config`` (a
     ``sagemaker.network.NetworkConfig`` for VPC subnets and security groups; network isolation is
@@ -198,13 +209,7 @@ class ModelRegistrationStepBuilder:
                 "network_config: network isolation is enabled, but the registration job must "
                 "call SageMaker and S3; pass a NetworkConfig with enable_network_isolation=False"
             )
-        bucket_setting: str | dict[str, str] | None
-        if bucket is not None:
-            bucket_setting = bucket if isinstance(bucket, str) else dict(bucket)
-        else:
-            bucket_setting = spec.bucket
-        if isinstance(bucket_setting, dict):
-            bucket_setting = {normalise_region(r): name for r, name in bucket_setting.items()}
+        bucket_setting = _bucket_setting(bucket if bucket is not None else spec.bucket)
         home_bucket = replace(spec, bucket=bucket_setting).bucket_for(spec.region)
         self.session: Any = self._sdk.pipeline_session(sagemaker_session, spec.region, home_bucket)
         self.pipeline_region: str = self._sdk.session_region(self.session)
