@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.pipeline.conftest import definition_of, seed_config
 
@@ -89,6 +91,7 @@ def render_offline(folders: list[Path], closed_port: int) -> list[dict[str, Any]
     return reports
 
 
+@pytest.mark.slow
 def test_definition_renders_offline_and_identically(tmp_path: Path, closed_port: int) -> None:
     """Without credentials and with AWS_ENDPOINT_URL on a closed port, nothing connects, and two
     renders in one process and in two processes give the same bytes."""

@@ -58,6 +58,7 @@ def packaging_step(packaging_session: Any) -> Any:
     return ProcessingStep(name="PackageModel", step_args=step_args)
 
 
+@pytest.mark.slow  # the SDK validates its defaults file at every lookup: seconds
 def test_seed_usage_example(
     packaging_step: Any, packaging_session: Any, sdk_defaults: Callable[..., Any]
 ) -> None:
