@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-dev
+# The Python trees ruff checks (wildcard: a fresh clone may not have bench/ yet).
+LINT_DIRS := $(wildcard src tests bench examples scripts)
 
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
@@ -17,21 +19,21 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,pipelines]'
+	$(PY) -m pip install --quiet -e '.[dev,demo,pipelines]'
 	touch $@
 
-install: $(STAMP)  ## create .venv with mimsreg, the dev tools and the pipelines extra
+install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo and pipelines extras
 
 test: $(STAMP)  ## run the test suite with branch coverage (floor 90 %)
 	$(PY) -m pytest --cov --cov-report=term
 
 lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
 
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
-	$(BIN)/ruff format src tests bench examples
-	$(BIN)/ruff check --fix src tests bench examples
+	$(BIN)/ruff format $(LINT_DIRS)
+	$(BIN)/ruff check --fix $(LINT_DIRS)
 
 typecheck: $(STAMP)  ## mypy strict on src/
 	$(BIN)/mypy
