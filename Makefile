@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-pipeline clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect bench-pipeline clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -43,9 +43,21 @@ imports: $(STAMP)  ## the layer contracts (import-linter)
 
 check: lint typecheck imports test  ## every check CI runs
 
-demo: $(STAMP)  ## validate the example configuration and print its variable schema
+DEMO_HOME ?= examples/build/mimsreg-home
+DEMO_MODEL := examples/build/model.tar.gz
+demo: $(STAMP)  ## build the demo model and register it in a local inventory (examples/build)
+	$(PY) examples/build_demo_model.py -o $(DEMO_MODEL)
 	$(BIN)/mimsreg validate examples/config.yaml
-	$(BIN)/mimsreg schema examples/config.yaml
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg list
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
+
+bench: bench-inspect bench-pipeline  ## every benchmark (slow; writes docs/benchmarks.md)
+
+bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
+	$(PY) bench/bench_inspect.py
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info

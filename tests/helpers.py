@@ -12,7 +12,7 @@ from mimsreg.config import ModelRegistrationConfig
 from mimsreg.package import PackageManifest, PackageMember
 from mimsreg.plan import RegistrationContext, RegistrationPlan, build_plan
 from mimsreg.spec import RegistrationSpec
-from tests.conftest import SEED_EXAMPLE
+from tests.conftest import SEED_EXAMPLE, TEST_BUCKET
 
 INFERENCE_PY = b"def model_fn(model_dir):\n    return None\n"
 
@@ -55,7 +55,8 @@ def manifest_for(path: Path, entry_point: str = "inference.py") -> PackageManife
 
 
 def seed_spec(**changes: Any) -> RegistrationSpec:
-    return ModelRegistrationConfig(**{**SEED_EXAMPLE, **changes}).to_spec()
+    """The seed example's spec, with test buckets (moto) so every backend can take it."""
+    return ModelRegistrationConfig(**{**SEED_EXAMPLE, "bucket": TEST_BUCKET, **changes}).to_spec()
 
 
 def make_plan(

@@ -171,3 +171,16 @@ def test_python_api(model: Path) -> None:
     assert [r.status for r in again] == ["unchanged", "unchanged"]
     planned = mimsreg.register(model, EXAMPLE_CONFIG, regions=["EU"], dry_run=True)
     assert [r.status for r in planned] == ["planned"]
+
+
+def test_progress_bars_on_a_terminal(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, register draws the inspection and copy bars on stderr, never on stdout."""
+    import mimsreg.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(cli_module, "PROGRESS_MIN_BYTES", 0)
+    result = run("register", model, "--config", EXAMPLE_CONFIG, "--json")
+    assert result.exit_code == 0, result.output
+    assert "inspecting" in result.stderr
+    assert "copying" in result.stderr
+    assert json.loads(result.stdout)[0]["status"] == "created"

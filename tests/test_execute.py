@@ -19,7 +19,8 @@ class BrokenRegionInventory(LocalInventory):
     def __init__(self, database: Path, broken: set[str]) -> None:
         super().__init__(database)
         self.broken = broken
-        self.threads: set[str] = set()
+        # Every region must reach create_version before any passes: proof they run at once.
+        self.barrier: threading.Barrier | None = threading.Barrier(3, timeout=10)
 
     def create_version(
         self,
@@ -28,7 +29,8 @@ class BrokenRegionInventory(LocalInventory):
         payload: Path | None = None,
         progress: Progress | None = None,
     ) -> CreateOutcome:
-        self.threads.add(threading.current_thread().name)
+        if self.barrier is not None:
+            self.barrier.wait()
         if plan.region in self.broken:
             raise InventoryError(f"bucket for {plan.region} does not exist")
         return super().create_version(plan, artifact, payload, progress)
@@ -47,9 +49,9 @@ def test_a_failing_region_does_not_stop_the_others(tmp_path: Path) -> None:
         assert results[1].error == "bucket for eu-west-1 does not exist"
         assert not results[1].ok
         assert results[1].to_dict()["error"] == results[1].error
-        assert len(inventory.threads) == 3  # one worker thread per region
         # fixed: the re-run creates only the missing version
         inventory.broken.clear()
+        inventory.barrier = None
         rerun = execute_plan(plan, inventory, artifact)
     assert [r.status for r in rerun] == ["unchanged", "created", "unchanged"]
 

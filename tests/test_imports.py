@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,7 +63,19 @@ def test_import_mimsreg_does_not_load_pydantic() -> None:
     assert not {m for m in modules if m.split(".")[0] in ("pydantic", "click", "yaml")}
 
 
-PORTABLE_MODULES = ["mimsreg.spec", "mimsreg.errors", "mimsreg.package", "mimsreg.runtime"]
+PORTABLE_MODULES = [
+    "mimsreg.spec",
+    "mimsreg.errors",
+    "mimsreg.package",
+    "mimsreg.images",
+    "mimsreg.plan",
+    "mimsreg.execute",
+    "mimsreg.inventory",
+    "mimsreg.inventory.base",
+    "mimsreg.inventory.local",
+    "mimsreg.inventory.sagemaker",
+    "mimsreg.runtime",
+]
 
 
 def test_portable_modules_import_on_python_39(python39: str) -> None:
@@ -81,3 +94,36 @@ def test_portable_modules_import_on_python_39(python39: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(3, 9)"
+
+
+def test_plan_and_local_registration_run_on_python_39(python39: str, tmp_path: Path) -> None:
+    """The pure plan, the executor and the SQLite inventory run under Python 3.9, stdlib only."""
+    from tests.helpers import seed_spec, write_model_archive
+
+    artifact = write_model_archive(tmp_path / "model.tar.gz")
+    spec_json = tmp_path / "spec.json"
+    spec_json.write_text(json.dumps(seed_spec().to_dict()))
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1])\n"
+        "from pathlib import Path\n"
+        "from mimsreg.spec import RegistrationSpec\n"
+        "from mimsreg.package import inspect_package\n"
+        "from mimsreg.plan import build_plan\n"
+        "from mimsreg.execute import execute_plan\n"
+        "from mimsreg.inventory.local import LocalInventory\n"
+        "spec = RegistrationSpec.from_dict(json.loads(Path(sys.argv[2]).read_text()))\n"
+        "manifest = inspect_package(sys.argv[3], entry_point=spec.inference_entry_point)\n"
+        "plan = build_plan(spec, manifest, ['us-east-1', 'EU'])\n"
+        "with LocalInventory(Path(sys.argv[4])) as inventory:\n"
+        "    for _ in range(2):\n"
+        "        print([r.status for r in execute_plan(plan, inventory, manifest.path)])\n"
+    )
+    args = [str(REPO_ROOT / "src"), str(spec_json), str(artifact), str(tmp_path / "i.db")]
+    result = subprocess.run(
+        [python39, "-I", "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "['created', 'created']",
+        "['unchanged', 'unchanged']",
+    ]

@@ -48,6 +48,20 @@ def test_artifact_is_copied_to_a_content_addressed_store(tmp_path: Path) -> None
         assert not list(stored.parent.glob(".incoming-*"))
 
 
+def test_relative_home_gives_absolute_artifact_uris(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by `make demo`: a relative MIMSREG_HOME once failed every region."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MIMSREG_HOME", "relative-home")
+    artifact = write_model_archive(tmp_path / "model.tar.gz")
+    with open_inventory("local") as inventory:
+        [result] = execute_plan(make_plan(artifact), inventory, artifact)
+        assert result.status == "created", result.error
+        record = inventory.get_version(result.region, result.group, 1)
+    assert record.artifact_uri.startswith(f"file://{tmp_path}/relative-home/artifacts/")
+
+
 def test_artifact_changed_since_inspection_is_refused(tmp_path: Path) -> None:
     """The copy is verified against the inspected digest: a swapped file records nothing."""
     artifact = write_model_archive(tmp_path / "model.tar.gz")

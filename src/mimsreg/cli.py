@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.package import PackageManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -75,18 +76,35 @@ def load_config(path: Path) -> ModelRegistrationConfig:
     return config
 
 
-# Progress bars only where a person watches and the work takes a while.
-PROGRESS_THRESHOLD_BYTES = 64 * 1024 * 1024
+# Progress bars only where a person watches, and past a size where a bar would not just flicker.
+PROGRESS_MIN_BYTES = 64 * 1024**2
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 @contextlib.contextmanager
-def byte_progress(label: str, total: int) -> Iterator[Progress | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is no terminal."""
-    if total < PROGRESS_THRESHOLD_BYTES or not sys.stderr.isatty():
+def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on stderr, or None when stderr is no terminal.
+
+    The callback takes byte counts: increments, or (``cumulative``) the running total, as
+    ``inspect_package`` reports it.
+    """
+    if total <= PROGRESS_MIN_BYTES or not _stderr_is_terminal():
         yield None
         return
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False) as bar:
-        yield bar.update
+        if not cumulative:
+            yield bar.update
+            return
+        done = [0]
+
+        def advance(consumed: int) -> None:
+            bar.update(consumed - done[0])
+            done[0] = consumed
+
+        yield advance
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -308,7 +326,7 @@ def register(
 
     config = load_config(config_path)
     size = model.stat().st_size if model.is_file() else 0
-    with byte_progress("inspecting", size) as progress:
+    with byte_progress("inspecting", size, cumulative=True) as progress:
         plan = plan_registration(model, config, _regions(region_values), progress=progress)
     if dry_run:
         if as_json:
@@ -355,7 +373,7 @@ def list_command(inventory_uri: str, region: str | None, group: str | None, as_j
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.inventory import open_inventory
 
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
     rows = [record.summary() for record in records]
     if as_json:
@@ -376,6 +394,11 @@ def _region_or_none(region: str | None) -> str | None:
         return normalise_region(region)
     except ValueError as exc:
         raise BadInputError(f"--region: {exc}") from exc
+
+
+def _listed(region: str | None) -> list[str] | None:
+    normalised = _region_or_none(region)
+    return [normalised] if normalised else None
 
 
 def _parse_ref(reference: str) -> tuple[str, int]:
@@ -413,7 +436,7 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.inventory import open_inventory
 
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         record = inventory.get_version(*_locate(inventory, reference, region))
     if as_json:
         echo_json(record.to_dict())
@@ -481,7 +504,7 @@ def approve(
     from mimsreg.spec import ApprovalStatus
 
     status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         located = _locate(inventory, reference, region)
         record = inventory.set_approval(
             *located, status=status.value, actor=actor or current_context().user, note=note
@@ -490,6 +513,101 @@ def approve(
         echo_json(record.to_dict())
     else:
         click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+
+
+@cli.command("iam-policy")
+@config_argument
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable); default: the config's region.",
+)
+@click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
+@handles_errors
+def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) -> None:
+    """Print the least-privilege IAM policy that registering CONFIG in SageMaker needs."""
+    from mimsreg.iam import registration_policy
+
+    spec = load_config(config_path).to_spec()
+    regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
+    echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _print_manifest(manifest: PackageManifest) -> None:
+    counts: dict[str, int] = {}
+    for member in manifest.members:
+        counts[member.type] = counts.get(member.type, 0) + 1
+    kinds = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(counts.items()))
+    compression = manifest.compression
+    if manifest.compression == "gzip" and manifest.size:
+        compression += f" (ratio {manifest.uncompressed_size / manifest.size:.2f})"
+    sizes = {m.name: m.size for m in manifest.members}
+    click.echo(f"{manifest.path}: valid model package")
+    click.echo(f"  size          {_human_size(manifest.size)} ({manifest.size:,} bytes)")
+    click.echo(f"  sha256        {manifest.sha256}")
+    click.echo(f"  compression   {compression}")
+    click.echo(f"  members       {len(manifest.members)} ({kinds})")
+    click.echo(f"  uncompressed  {_human_size(manifest.uncompressed_size)}")
+    click.echo(f"  entry point   {manifest.entry_point or '(none: no code/inference.py)'}")
+    shown = manifest.model_files[:20]
+    label = "model files"
+    if not shown:
+        click.echo(f"  {label}   (none)")
+    for name in shown:
+        click.echo(f"  {label:<13} {name} ({_human_size(sizes.get(name, 0))})")
+        label = ""
+    if len(manifest.model_files) > len(shown):
+        click.echo(f"  {'':<13} ... and {len(manifest.model_files) - len(shown)} more")
+
+
+@cli.command("inspect")
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file whose inference_entry_point must be in the archive's code/.",
+)
+@click.option(
+    "--entry-point",
+    metavar="NAME",
+    help="Inference script that must be in the archive's code/ (overrides --config).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@handles_errors
+def inspect_command(
+    model_path: Path, config_path: Path | None, entry_point: str | None, as_json: bool
+) -> None:
+    """Inspect a packaged model (model.tar.gz, a .tar, or a directory holding one).
+
+    One streaming pass, nothing extracted: SHA-256 of the file, members, uncompressed size, entry
+    point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
+    archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
+    """
+    from mimsreg.package import inspect_package
+
+    config = load_config(config_path) if config_path is not None else None
+    try:
+        size = model_path.stat().st_size if model_path.is_file() else 0
+    except OSError:
+        size = 0
+    with byte_progress("inspecting", size, cumulative=True) as progress:
+        manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
+    if as_json:
+        echo_json(manifest.to_dict())
+    else:
+        _print_manifest(manifest)
 
 
 def main() -> None:

@@ -140,13 +140,16 @@ class ModelRegistrationConfig(BaseModel):
     )
     model_owner: str = Field(
         default="team id",
+        max_length=256,
         description="Team id of the model's owner. The default is a placeholder and warns.",
     )
     model_registration_domain: str = Field(
         default="BuyerSellerMessaging",
+        max_length=256,
         description="Business domain the model belongs to.",
     )
     model_registration_objective: str = Field(
+        max_length=256,
         description="Objective of the model (required), e.g. FraudDetection.",
     )
     source_model_inference_content_types: list[str] = Field(

@@ -106,6 +106,7 @@ def execute_plan(
     artifact copies, from whichever thread does them.
     """
     regions = list(plan.regions)
+    inventory.prepare(plan)  # bad input surfaces here, before any region writes anything
     lock = threading.Lock()
 
     def locked_progress(count: int) -> None:

@@ -68,6 +68,7 @@ class RegionPlan:
     image_uri: str
     environment: dict[str, str]
     record: dict[str, Any] = field(repr=False)
+    bucket: str | None = None  # the region's S3 bucket (SageMaker backend), from the config
 
     @property
     def client_token(self) -> str:
@@ -85,6 +86,7 @@ class RegionPlan:
             "artifact_key": self.artifact_key,
             "payload_key": self.payload_key,
             "image_uri": self.image_uri,
+            "bucket": self.bucket,
             "environment": dict(self.environment),
             "record": self.record,
         }
@@ -203,6 +205,7 @@ def build_plan(
                 image_uri=image_uri,
                 environment=environment,
                 record=record,
+                bucket=spec.bucket_for(region),
             )
         )
     return RegistrationPlan(spec, manifest, tuple(region_plans), payload_sha256)
@@ -252,6 +255,7 @@ def _record(
             "model_files": list(manifest.model_files),
         },
         "tags": dict(spec.tags),
+        "kms_key_id": spec.kms_key_id,
         "identity": identity,
         "metadata_hash": metadata_hash,
         "registered_by": context.to_dict(),

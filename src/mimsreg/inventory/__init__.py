@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from mimsreg.errors import InventoryURIError
@@ -18,7 +19,7 @@ __all__ = ["INVENTORY_URIS", "Inventory", "VersionRecord", "open_inventory"]
 INVENTORY_URIS = "'local', 'sqlite:///path/to/file.db' or 'sagemaker'"
 
 
-def open_inventory(uri: str = "local") -> Inventory:
+def open_inventory(uri: str = "local", regions: Sequence[str] | None = None) -> Inventory:
     """The inventory backend a URI names; :class:`InventoryURIError` for anything else."""
     from mimsreg.inventory.local import LocalInventory
 
@@ -31,4 +32,8 @@ def open_inventory(uri: str = "local") -> Inventory:
                 f"inventory {uri!r}: write sqlite:///absolute/path/to/file.db (three slashes)"
             )
         return LocalInventory(Path(path))
+    if uri == "sagemaker":
+        from mimsreg.inventory.sagemaker import SageMakerInventory
+
+        return SageMakerInventory(regions=regions)
     raise InventoryURIError(f"unknown inventory {uri!r}: use {INVENTORY_URIS}")

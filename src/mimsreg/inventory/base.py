@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mimsreg.plan import RegionPlan
+from mimsreg.plan import RegionPlan, RegistrationPlan
 
 __all__ = [
     "ApprovalEvent",
@@ -97,6 +97,12 @@ class Inventory(abc.ABC):
     """
 
     name: str = "inventory"
+
+    def prepare(self, plan: RegistrationPlan) -> None:  # noqa: B027 - optional hook
+        """Check the plan fits this backend and set up per-region state, before any write.
+
+        Raises a :class:`mimsreg.errors.BadInputError` for input the user must fix.
+        """
 
     @abc.abstractmethod
     def ensure_group(self, plan: RegionPlan) -> None:

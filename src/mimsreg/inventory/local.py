@@ -108,8 +108,11 @@ class LocalInventory(Inventory):
         clock: Callable[[], str] = utc_now,
     ) -> None:
         home = default_home()
-        self.database = Path(database) if database else home / "inventory.db"
-        self.artifact_root = Path(artifact_root) if artifact_root else self.database.parent
+        # Absolute, so records hold file:// URIs that stay true from any working directory.
+        self.database = (Path(database) if database else home / "inventory.db").absolute()
+        self.artifact_root = (
+            Path(artifact_root).absolute() if artifact_root else self.database.parent
+        )
         self._clock = clock
         self._lock = threading.RLock()
         try:

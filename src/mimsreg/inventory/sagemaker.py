@@ -1,0 +1,656 @@
+"""SageMaker Model Registry inventory: artifacts in S3, model package groups and versions.
+
+Portable (Python 3.9, standard library and boto3): the pipeline step's processing job runs it.
+
+Per target region: the artifact is staged in that region's bucket under a content-addressed key
+(uploaded once with per-part SHA-256 checksums that S3 verifies, then copied server side to the
+other regions), verified at every destination; the full record and the variable schema are stored
+beside it; the group is created unless it exists (a concurrent creator's "already exists" is
+success); the version is created with a ``ClientToken`` derived from the identity, after a lookup
+of the identity among the group's versions so re-runs never duplicate.
+
+boto3 clients are made up front per region from one session (sessions are not thread-safe) in
+:meth:`SageMakerInventory.prepare`, or passed in (``clients=``) by tests and callers that own them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mimsreg.errors import BadInputError, InventoryError, NotFoundError
+from mimsreg.inventory.base import (
+    ApprovalEvent,
+    CreateOutcome,
+    Inventory,
+    Progress,
+    VersionRecord,
+)
+from mimsreg.plan import RegionPlan, RegistrationPlan
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+
+__all__ = ["KEY_PREFIX", "RegionClients", "SageMakerInventory", "s3_uri"]
+
+KEY_PREFIX = "mimsreg/"
+META = "mimsreg:"  # prefix of our CustomerMetadataProperties keys
+MULTIPART_CHUNK = 16 * 1024 * 1024
+MAX_CONCURRENCY = 8
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class RegionClients:
+    """The two clients one region needs."""
+
+    s3: S3Client
+    sagemaker: SageMakerClient
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def _parse_s3_uri(uri: str) -> tuple[str, str]:
+    without = uri[len("s3://") :] if uri.startswith("s3://") else uri
+    bucket, _, key = without.partition("/")
+    return bucket, key
+
+
+def _error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str((response.get("Error") or {}).get("Code") or "")
+
+
+def _error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str((response.get("Error") or {}).get("Message") or exc)
+
+
+def _is_client_error(exc: BaseException) -> bool:
+    return type(exc).__name__ == "ClientError" or hasattr(exc, "response")
+
+
+def _timestamp(value: Any) -> str:
+    return str(value.isoformat()) if hasattr(value, "isoformat") else str(value or "")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _history_uri(record_uri: Any) -> str | None:
+    """Where the approval history of the version whose record is at ``record_uri`` lives."""
+    if not isinstance(record_uri, str) or "/records/" not in record_uri:
+        return None
+    return record_uri.replace("/records/", "/approvals/")
+
+
+def _b64_sha256(hex_digest: str) -> str:
+    return base64.b64encode(binascii.unhexlify(hex_digest)).decode("ascii")
+
+
+class SageMakerInventory(Inventory):
+    """SageMaker Model Registry + S3, one pair of clients per region.
+
+    ``session``: a ``boto3.Session`` (default: a new one honouring profiles, ``AWS_REGION`` and
+    ``AWS_ENDPOINT_URL``); ``clients``: ready clients per region, which take precedence;
+    ``spec``: where buckets come from when a plan is not at hand (``list``, ``show``);
+    ``regions``: regions to look in when a command names none.
+    """
+
+    name = "sagemaker"
+
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        clients: Mapping[str, RegionClients] | None = None,
+        regions: Sequence[str] | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_mode: str = "standard",
+        max_concurrency: int = MAX_CONCURRENCY,
+    ) -> None:
+        self._session = session
+        self._clients: dict[str, RegionClients] = dict(clients or {})
+        self._regions = list(regions or [])
+        self._max_attempts = max_attempts
+        self._retry_mode = retry_mode
+        self._max_concurrency = max_concurrency
+        self._lock = threading.Lock()
+        self._staged = threading.Condition()
+        self._sources: dict[str, tuple[str, str]] = {}  # sha256 → (region, bucket) verified
+        self._uploading: set[str] = set()
+
+    # --- clients ------------------------------------------------------------------------------
+    def _make_clients(self, region: str) -> RegionClients:
+        import boto3
+        from botocore.config import Config
+
+        if self._session is None:
+            self._session = boto3.Session()
+        # Standard/adaptive modes retry throttling and 5xx, never validation errors.
+        retries: Any = {"max_attempts": self._max_attempts, "mode": self._retry_mode}
+        config = Config(
+            region_name=region,
+            retries=retries,
+            user_agent_extra="mimsreg",
+        )
+        return RegionClients(
+            s3=self._session.client("s3", config=config),
+            sagemaker=self._session.client("sagemaker", config=config),
+        )
+
+    def clients(self, region: str) -> RegionClients:
+        """The region's clients, made once (under a lock: sessions are not thread-safe)."""
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = self._make_clients(region)
+            return self._clients[region]
+
+    def default_regions(self) -> list[str]:
+        """Regions to search when none is named: the configured ones, else the session's."""
+        if self._regions:
+            return list(self._regions)
+        if self._clients:
+            return sorted(self._clients)
+        import boto3
+
+        with self._lock:
+            if self._session is None:
+                self._session = boto3.Session()
+            region = self._session.region_name
+        if not region:
+            raise BadInputError(
+                "no AWS region: name one with --region, or set AWS_REGION / a profile region"
+            )
+        return [region]
+
+    # --- plan-level hooks ---------------------------------------------------------------------
+    def prepare(self, plan: RegistrationPlan) -> None:
+        """Check every region has a bucket, and make every region's clients before threads run."""
+        missing = [r.region for r in plan.regions if r.bucket is None]
+        if missing:
+            raise BadInputError(
+                f"bucket: no S3 bucket for region(s) {', '.join(missing)}: set 'bucket' in the "
+                "config to a name, a name with {region}, or a mapping region → bucket"
+            )
+        for region in plan.regions:
+            self.clients(region.region)
+
+    @staticmethod
+    def _bucket(plan: RegionPlan) -> str:
+        if plan.bucket is None:
+            raise BadInputError(f"bucket: no S3 bucket for region {plan.region} in the config")
+        return plan.bucket
+
+    # --- artifacts ----------------------------------------------------------------------------
+    def _head(self, s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
+        try:
+            return dict(s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED"))
+        except Exception as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _verify(self, head: Mapping[str, Any] | None, sha256: str, size: int, where: str) -> None:
+        """The object's size, recorded digest and (single-part) S3 checksum match the artifact."""
+        if head is None:
+            raise InventoryError(f"{where}: the object is missing after it was written")
+        problems = []
+        if int(head.get("ContentLength", -1)) != size:
+            problems.append(f"size {head.get('ContentLength')} is not {size}")
+        recorded = (head.get("Metadata") or {}).get("sha256")
+        if recorded != sha256:
+            problems.append(f"recorded sha256 {recorded!r} is not {sha256}")
+        checksum = head.get("ChecksumSHA256")
+        # Objects written in parts carry a composite checksum (S3's hash of the part hashes,
+        # each part verified by S3 on arrival); below the multipart threshold the object was
+        # written whole and its checksum must equal the artifact's digest.
+        whole = size < MULTIPART_CHUNK and "-" not in str(checksum)
+        if checksum and whole and checksum != _b64_sha256(sha256):
+            problems.append("S3's SHA-256 checksum does not match the artifact")
+        if problems:
+            raise InventoryError(f"{where}: digest verification failed: {'; '.join(problems)}")
+
+    def _matches(self, head: Mapping[str, Any], plan: RegionPlan, where: str) -> bool:
+        """Whether an object already at the content-addressed key is the artifact.
+
+        One that is not (a damaged or foreign object) is written again, then verified.
+        """
+        try:
+            self._verify(head, plan.sha256, plan.size, where)
+        except InventoryError:
+            return False
+        return True
+
+    def _extra_args(self, plan: RegionPlan, spec_kms: str | None) -> dict[str, Any]:
+        extra: dict[str, Any] = {"Metadata": {"sha256": plan.sha256}, "ChecksumAlgorithm": "SHA256"}
+        if spec_kms:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=spec_kms)
+        return extra
+
+    def _transfer_config(self) -> Any:
+        from boto3.s3.transfer import TransferConfig
+
+        return TransferConfig(
+            multipart_threshold=MULTIPART_CHUNK,
+            multipart_chunksize=MULTIPART_CHUNK,
+            max_concurrency=self._max_concurrency,
+            use_threads=True,
+        )
+
+    def _stage_artifact(
+        self, plan: RegionPlan, artifact: Path, kms_key_id: str | None, progress: Progress | None
+    ) -> str:
+        """Put the artifact in the region's bucket: skip, server-side copy, or upload once."""
+        region, bucket, key = plan.region, self._bucket(plan), KEY_PREFIX + plan.artifact_key
+        where = s3_uri(bucket, key)
+        s3 = self.clients(region).s3
+        head = self._head(s3, bucket, key)
+        if head is not None and self._matches(head, plan, where):
+            with self._staged:
+                self._sources.setdefault(plan.sha256, (region, bucket))
+                self._staged.notify_all()
+            if progress is not None:
+                progress(plan.size)
+            return where
+        source = self._claim_source(plan.sha256)
+        extra = self._extra_args(plan, kms_key_id)
+        if source is None:  # this thread uploads; the others will copy from here
+            try:
+                s3.upload_file(
+                    str(artifact),
+                    bucket,
+                    key,
+                    ExtraArgs=extra,
+                    Config=self._transfer_config(),
+                    Callback=progress,
+                )
+                self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
+            except BaseException:
+                with self._staged:
+                    self._uploading.discard(plan.sha256)
+                    self._staged.notify_all()
+                raise
+            with self._staged:
+                self._sources[plan.sha256] = (region, bucket)
+                self._uploading.discard(plan.sha256)
+                self._staged.notify_all()
+            return where
+        source_region, source_bucket = source
+        extra["MetadataDirective"] = "REPLACE"
+        s3.copy(
+            {"Bucket": source_bucket, "Key": key},
+            bucket,
+            key,
+            ExtraArgs=extra,
+            SourceClient=self.clients(source_region).s3,
+            Config=self._transfer_config(),
+            Callback=progress,
+        )
+        self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
+        return where
+
+    def _claim_source(self, sha256: str) -> tuple[str, str] | None:
+        """A verified copy to copy from, or None when the caller must upload (waits meanwhile)."""
+        with self._staged:
+            while True:
+                source = self._sources.get(sha256)
+                if source is not None:
+                    return source
+                if sha256 not in self._uploading:
+                    self._uploading.add(sha256)
+                    return None
+                self._staged.wait()
+
+    def _put_json(self, plan: RegionPlan, key: str, data: Any, kms_key_id: str | None) -> str:
+        region, bucket = plan.region, self._bucket(plan)
+        extra: dict[str, Any] = {}
+        if kms_key_id:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
+        body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
+        self.clients(region).s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            ChecksumAlgorithm="SHA256",
+            **extra,
+        )
+        return s3_uri(bucket, key)
+
+    def _get_json(self, region: str, uri: str) -> Any:
+        bucket, key = _parse_s3_uri(uri)
+        body = self.clients(region).s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+
+    # --- groups -------------------------------------------------------------------------------
+    def ensure_group(self, plan: RegionPlan) -> None:
+        sagemaker = self.clients(plan.region).sagemaker
+        try:
+            sagemaker.describe_model_package_group(ModelPackageGroupName=plan.group)
+            return
+        except Exception as exc:
+            if not (
+                _error_code(exc) == "ValidationException"
+                and "does not exist" in _error_message(exc)
+            ):
+                raise
+        description = (
+            f"{plan.record.get('model_registration_domain')} / "
+            f"{plan.record.get('model_registration_objective')} (mimsreg)"
+        )
+        tags: list[Any] = [
+            {"Key": k, "Value": v} for k, v in sorted((plan.record.get("tags") or {}).items())
+        ]
+        try:
+            sagemaker.create_model_package_group(
+                ModelPackageGroupName=plan.group,
+                ModelPackageGroupDescription=description[:1024],
+                Tags=[*tags, {"Key": "mimsreg:managed", "Value": "true"}],
+            )
+        except Exception as exc:
+            # Another writer created it between our describe and create: that is success.
+            if _error_code(exc) == "ValidationException" and "already exists" in _error_message(
+                exc
+            ):
+                return
+            raise
+
+    # --- versions -----------------------------------------------------------------------------
+    def _package_arns(self, region: str, group: str) -> list[str]:
+        sagemaker = self.clients(region).sagemaker
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {
+            "ModelPackageGroupName": group,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+        }
+        while True:
+            try:
+                page = sagemaker.list_model_packages(**kwargs)
+            except Exception as exc:
+                if _error_code(exc) == "ValidationException" and "does not exist" in (
+                    _error_message(exc)
+                ):
+                    return []
+                raise
+            arns.extend(item["ModelPackageArn"] for item in page.get("ModelPackageSummaryList", []))
+            token = page.get("NextToken")
+            if not token:
+                return arns
+            kwargs["NextToken"] = token
+
+    def _describe(self, region: str, arn: str) -> dict[str, Any]:
+        return dict(self.clients(region).sagemaker.describe_model_package(ModelPackageName=arn))
+
+    def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
+        for arn in self._package_arns(region, group):
+            package = self._describe(region, arn)
+            metadata = package.get("CustomerMetadataProperties") or {}
+            if metadata.get(META + "identity") == identity:
+                return self._record(region, group, package)
+        return None
+
+    def create_version(
+        self,
+        plan: RegionPlan,
+        artifact: Path,
+        payload: Path | None = None,
+        progress: Progress | None = None,
+    ) -> CreateOutcome:
+        kms = plan.record.get("kms_key_id")
+        model_data_url = self._stage_artifact(plan, artifact, kms, progress)
+        payload_url = None
+        if payload is not None and plan.payload_key is not None:
+            payload_plan = replace(
+                plan,
+                sha256=str(plan.record.get("payload_sha256")),
+                size=payload.stat().st_size,
+                artifact_key=plan.payload_key,
+                payload_key=None,
+            )
+            payload_url = self._stage_artifact(payload_plan, payload, kms, None)
+        schema_uri = self._put_json(
+            plan,
+            f"{KEY_PREFIX}schemas/{plan.identity}.json",
+            plan.record["variable_schema"],
+            kms,
+        )
+        record_uri = self._put_json(
+            plan, f"{KEY_PREFIX}records/{plan.identity}.json", plan.record, kms
+        )
+        request = self.create_request(plan, model_data_url, schema_uri, record_uri, payload_url)
+        existing = self.find_version(plan.region, plan.group, plan.identity)
+        if existing is not None:  # a concurrent writer registered it meanwhile
+            return CreateOutcome(existing, False)
+        actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
+        first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
+        self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()])
+        response = self.clients(plan.region).sagemaker.create_model_package(**request)
+        package = self._describe(plan.region, response["ModelPackageArn"])
+        return CreateOutcome(self._record(plan.region, plan.group, package), True)
+
+    @staticmethod
+    def create_request(
+        plan: RegionPlan,
+        model_data_url: str,
+        schema_uri: str,
+        record_uri: str,
+        payload_url: str | None = None,
+    ) -> dict[str, Any]:
+        """The CreateModelPackage request for a region plan (pure; pinned by Stubber tests)."""
+        record = plan.record
+        instance_types = list(
+            dict.fromkeys(
+                [record["inference_instance_type"], *record["load_test"]["instance_types"]]
+            )
+        )
+        metadata = {
+            META + "identity": plan.identity,
+            META + "sha256": plan.sha256,
+            META + "metadata-hash": str(record["metadata_hash"]),
+            META + "owner": str(record["model_owner"]),
+            META + "domain": str(record["model_registration_domain"]),
+            META + "objective": str(record["model_registration_objective"]),
+            META + "schema": schema_uri,
+            META + "record": record_uri,
+            META + "content-types": ",".join(record["content_types"]),
+            META + "response-types": ",".join(record["response_types"]),
+            META + "source-region": str(record["source_model_region"]),
+        }
+        execution = (record.get("registered_by") or {}).get("pipeline_execution_id")
+        if execution:
+            metadata[META + "pipeline-execution"] = str(execution)
+        description = record.get("description") or (
+            f"{record['model_registration_objective']} model of {record['model_owner']} "
+            f"({record['model_registration_domain']}), registered by mimsreg"
+        )
+        request: dict[str, Any] = {
+            "ModelPackageGroupName": plan.group,
+            "ModelPackageDescription": str(description)[:1024],
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": plan.image_uri,
+                        "Environment": dict(plan.environment),
+                        "ModelDataUrl": model_data_url,
+                        "Framework": str(record["framework"]).upper(),
+                        "FrameworkVersion": str(record["framework_version"]),
+                    }
+                ],
+                "SupportedContentTypes": list(record["content_types"]),
+                "SupportedResponseMIMETypes": list(record["response_types"]),
+                "SupportedRealtimeInferenceInstanceTypes": instance_types,
+                "SupportedTransformInstanceTypes": [record["inference_instance_type"]],
+            },
+            "ModelApprovalStatus": record["approval_status"],
+            "CustomerMetadataProperties": {k: v[:256] for k, v in metadata.items()},
+            "MetadataProperties": {"GeneratedBy": str(execution or "mimsreg")[:1024]},
+            "Domain": "MACHINE_LEARNING",
+            "ClientToken": plan.client_token,
+            "Tags": [{"Key": k, "Value": v} for k, v in sorted((record.get("tags") or {}).items())],
+        }
+        if payload_url:
+            request["SamplePayloadUrl"] = payload_url
+        if record.get("kms_key_id"):
+            request["SecurityConfig"] = {"KmsKeyId": record["kms_key_id"]}
+        return request
+
+    def _record(self, region: str, group: str, package: Mapping[str, Any]) -> VersionRecord:
+        metadata = package.get("CustomerMetadataProperties") or {}
+        containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+        created_at = _timestamp(package.get("CreationTime"))
+        return VersionRecord(
+            region=region,
+            group=group,
+            version=int(package.get("ModelPackageVersion") or 0),
+            id=str(package.get("ModelPackageArn")),
+            sha256=str(metadata.get(META + "sha256", "")),
+            identity=str(metadata.get(META + "identity", "")),
+            approval_status=str(package.get("ModelApprovalStatus") or "PendingManualApproval"),
+            created_at=created_at,
+            artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
+            payload_uri=package.get("SamplePayloadUrl"),
+            record={"record_uri": metadata.get(META + "record")},
+        )
+
+    def get_version(self, region: str, group: str, version: int) -> VersionRecord:
+        for arn in self._package_arns(region, group):
+            if arn.rsplit("/", 1)[-1] == str(version):
+                package = self._describe(region, arn)
+                summary = self._record(region, group, package)
+                record: dict[str, Any] = {}
+                uri = summary.record.get("record_uri")
+                if uri:
+                    try:
+                        record = dict(self._get_json(region, str(uri)))
+                    except Exception as exc:  # the registry entry stands on its own
+                        record = {"record_unavailable": f"{uri}: {_error_message(exc)}"}
+                history = self._stored_history(region, summary.record.get("record_uri"))
+                history = history or self._history(package)
+                return VersionRecord(
+                    region=summary.region,
+                    group=summary.group,
+                    version=summary.version,
+                    id=summary.id,
+                    sha256=summary.sha256,
+                    identity=summary.identity,
+                    approval_status=summary.approval_status,
+                    created_at=summary.created_at,
+                    artifact_uri=summary.artifact_uri,
+                    payload_uri=summary.payload_uri,
+                    record={**record, "record_uri": uri} if uri else record,
+                    approval_history=history,
+                )
+        raise NotFoundError(f"{group}/{version} is not in SageMaker Model Registry in {region}")
+
+    def _stored_history(self, region: str, record_uri: Any) -> tuple[ApprovalEvent, ...]:
+        """The approval history mimsreg keeps beside the record (SageMaker keeps the last only)."""
+        uri = _history_uri(record_uri)
+        if uri is None:
+            return ()
+        try:
+            events = self._get_json(region, uri)
+        except Exception:  # absent or unreadable: fall back to SageMaker's last decision
+            return ()
+        return tuple(
+            ApprovalEvent(str(e["status"]), str(e["actor"]), str(e["at"]), e.get("note"))
+            for e in events
+        )
+
+    def _write_json(self, region: str, uri: str, data: Any) -> None:
+        bucket, key = _parse_s3_uri(uri)
+        body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
+        self.clients(region).s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            ChecksumAlgorithm="SHA256",
+        )
+
+    @staticmethod
+    def _history(package: Mapping[str, Any]) -> tuple[ApprovalEvent, ...]:
+        """SageMaker keeps the latest decision only: who and when, with its description."""
+        modified = package.get("LastModifiedTime") or package.get("CreationTime")
+        actor = (
+            (package.get("LastModifiedBy") or package.get("CreatedBy") or {}).get("UserProfileName")
+        ) or "unknown"
+        at = _timestamp(modified)
+        return (
+            ApprovalEvent(
+                status=str(package.get("ModelApprovalStatus") or "PendingManualApproval"),
+                actor=str(actor),
+                at=at,
+                note=package.get("ApprovalDescription"),
+            ),
+        )
+
+    def list_versions(
+        self, region: str | None = None, group: str | None = None
+    ) -> list[VersionRecord]:
+        records: list[VersionRecord] = []
+        for name in [region] if region else self.default_regions():
+            sagemaker = self.clients(name).sagemaker
+            groups = [group] if group else self._group_names(sagemaker)
+            for group_name in groups:
+                for arn in self._package_arns(name, group_name):
+                    records.append(self._record(name, group_name, self._describe(name, arn)))
+        return sorted(
+            (replace(r, record={}) for r in records), key=lambda r: (r.group, r.region, r.version)
+        )
+
+    @staticmethod
+    def _group_names(sagemaker: SageMakerClient) -> list[str]:
+        names: list[str] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = sagemaker.list_model_package_groups(**kwargs)
+            names.extend(g["ModelPackageGroupName"] for g in page["ModelPackageGroupSummaryList"])
+            token = page.get("NextToken")
+            if not token:
+                return names
+            kwargs["NextToken"] = token
+
+    def set_approval(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        status: str,
+        actor: str,
+        note: str | None = None,
+    ) -> VersionRecord:
+        current = self.get_version(region, group, version)
+        # Only the approval fields: AWS leaves every other field of the package as it is.
+        description = f"{note} (by {actor})" if note else f"by {actor}"
+        self.clients(region).sagemaker.update_model_package(
+            ModelPackageArn=current.id,
+            ModelApprovalStatus=status,  # type: ignore[arg-type]
+            ApprovalDescription=description[:1024],
+        )
+        history_uri = _history_uri(current.record.get("record_uri"))
+        if history_uri is not None:
+            events = [e.to_dict() for e in current.approval_history]
+            events.append(ApprovalEvent(status, actor, _now(), note).to_dict())
+            self._write_json(region, history_uri, events)
+        return self.get_version(region, group, version)
+
+    def regions_of(self, group: str, version: int) -> list[str]:
+        found = []
+        for region in self.default_regions():
+            if any(a.rsplit("/", 1)[-1] == str(version) for a in self._package_arns(region, group)):
+                found.append(region)
+        return sorted(found)
