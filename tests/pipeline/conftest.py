@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import SEED_EXAMPLE
+from tests.conftest import SEED_EXAMPLE, TEST_BUCKET, free_port
 
 ROLE = "arn:aws:iam::111111111111:role/mimsreg-registration"
-BUCKET = "mimsreg-test-{region}"
+BUCKET = TEST_BUCKET
 
 
 def write_sdk_defaults(path: Path, role: str | None = None, bucket: str | None = None) -> Path:
@@ -105,70 +105,13 @@ def python39_boto3(python39: str, tmp_path_factory: pytest.TempPathFactory) -> s
     return python
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def closed_port() -> int:
     """A loopback port nothing listens on: a connection attempt fails at once."""
-    return _free_port()
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    """A moto server on 127.0.0.1 on a free port, for the session; its URL."""
-    import sys
-    import time
-    import urllib.request
-
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("moto server did not start") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    return free_port()
 
 
 @pytest.fixture
-def moto(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A reset moto server reached through ``AWS_ENDPOINT_URL``, with a bucket per test region."""
-    import urllib.request
-
-    import boto3
-
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
-    for region in ("us-east-1", "eu-west-1"):
-        s3 = boto3.client("s3", region_name=region)
-        bucket = BUCKET.format(region=region)
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-            )
-    return moto_url
+def moto(aws: str) -> str:
+    """The session's moto server, reset, reached through AWS_ENDPOINT_URL, a bucket per region."""
+    return aws
