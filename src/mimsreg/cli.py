@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mimsreg.inventory.base import Progress, VersionRecord
 
 if TYPE_CHECKING:
+    from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
     from mimsreg.package import PackageManifest
 
@@ -608,6 +609,178 @@ def inspect_command(
         echo_json(manifest.to_dict())
     else:
         _print_manifest(manifest)
+
+
+@cli.command()
+@config_argument
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the archive (a file, or a folder for payload.tar.gz). "
+    "Default: payload.tar.gz.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Records per file (default 1).",
+)
+@click.option(
+    "--all-content-types",
+    is_flag=True,
+    help="A file for text/csv and application/json, not only the configured content type.",
+)
+@click.option(
+    "--strings", is_flag=True, help="Write JSON values as strings, as the original step did."
+)
+@click.option(
+    "--validate",
+    "validate_path",
+    metavar="FILE",
+    default=None,
+    help="Check a custom payload (.csv, .json, payload.tar.gz or a folder) instead.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was written or read as JSON.")
+@handles_errors
+def payload(
+    config_path: Path,
+    output: Path | None,
+    rows: int | None,
+    all_content_types: bool,
+    strings: bool,
+    validate_path: str | None,
+    as_json: bool,
+) -> None:
+    """Write the sample payload archive of a configuration, or check a custom payload.
+
+    The archive is the original's flat payload.tar.gz: payload_text_csv_0.csv (headerless, values
+    in input order) and/or payload_application_json_0.json (name → value). Values come from
+    payload_sample_values in the configuration, else 0.0 (NUMERIC) and DEFAULT_TEXT (TEXT). With
+    --validate FILE, exit 0 when the payload matches the input variables, else 2 with the reasons.
+    """
+    from mimsreg.payload import SUPPORTED_CONTENT_TYPES, generate_payload_archive, load_payload
+
+    if validate_path is not None:
+        if output is not None or rows is not None or all_content_types or strings:
+            raise click.UsageError("--validate takes no -o, --rows, --all-content-types, --strings")
+        spec = load_config(config_path).to_spec()
+        samples = load_payload(validate_path, spec)
+        if as_json:
+            echo_json(
+                {
+                    "payload": validate_path,
+                    "valid": True,
+                    "samples": [sample.to_dict() for sample in samples],
+                }
+            )
+            return
+        click.echo(f"{validate_path}: valid, {len(samples)} sample(s)")
+        for sample in samples:
+            click.echo(f"  {sample.name}  {sample.content_type}  {len(sample.records)} record(s)")
+        return
+    spec = load_config(config_path).to_spec()
+    archive = generate_payload_archive(
+        spec,
+        output or Path("payload.tar.gz"),
+        rows or 1,
+        content_types=SUPPORTED_CONTENT_TYPES if all_content_types else None,
+        all_strings=strings,
+    )
+    if as_json:
+        echo_json(archive.to_dict())
+        return
+    click.echo(f"wrote {archive.path} ({archive.size} bytes, sha256 {archive.sha256})")
+    for sample in archive.samples:
+        click.echo(
+            f"  {sample.name}  {sample.content_type}  {len(sample.records)} record(s), "
+            f"{len(sample.body)} bytes"
+        )
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The registration configuration declaring the variables and content types.",
+)
+@click.option(
+    "--payload",
+    "payload_path",
+    metavar="FILE",
+    default=None,
+    help="A custom payload (.csv, .json, payload.tar.gz or a folder). "
+    "Default: one sample generated from the configuration.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds the model may take in all; it is killed after that.",
+)
+@click.option(
+    "--install-requirements",
+    is_flag=True,
+    help="pip-install code/requirements.txt into a temporary folder first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handles_errors
+def check(
+    model: Path,
+    config_path: Path,
+    payload_path: str | None,
+    timeout: float,
+    install_requirements: bool,
+    as_json: bool,
+) -> None:
+    """Run a packaged model's inference handlers on sample payloads and check its responses.
+
+    MODEL is a model.tar.gz, a folder holding one, or an extracted model (with code/). Its
+    code/<inference_entry_point> runs in a separate Python process, called as the serving
+    container calls it; every response must have a declared content type and hold every declared
+    output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
+    configuration, archive or payload.
+    """
+    from mimsreg.check import check_model
+
+    config = load_config(config_path)
+    report = check_model(
+        model, config, payload_path, timeout=timeout, install_requirements=install_requirements
+    )
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        _print_report(report)
+    if not report.passed:
+        sys.exit(EXIT_FAILED)
+
+
+def _print_report(report: CheckReport) -> None:
+    click.echo(f"checking {report.model} ({report.entry_point})")
+    for sample in report.samples:
+        verdict = "PASS" if sample.passed else "FAIL"
+        click.echo(
+            f"{verdict}  {sample.name}  {sample.content_type} → {sample.accept}, "
+            f"{sample.records} record(s)"
+        )
+        for reason in sample.reasons:
+            click.echo(f"      {reason}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.error and report.log_tail:
+        click.echo("output of the model process (last lines):", err=True)
+        for line in report.log_tail:
+            click.echo(f"  {line}", err=True)
+    failed = sum(1 for sample in report.samples if not sample.passed)
+    if report.passed:
+        click.echo(f"passed: {len(report.samples)} sample(s) in {report.duration_seconds:.1f} s")
+    else:
+        click.echo(f"failed: {failed} of {len(report.samples)} sample(s)")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from mimsreg.errors import ConfigError, FieldError
+from mimsreg.payload import DEFAULT_NUMERIC_VALUE, DEFAULT_TEXT_VALUE, sample_value_problems
 from mimsreg.schema import variable_schema
 from mimsreg.spec import (
     DEFAULT_FRAMEWORK_VERSIONS,
@@ -173,6 +174,15 @@ class ModelRegistrationConfig(BaseModel):
         ),
     )
 
+    payload_sample_values: dict[str, float | int | str] = Field(
+        default_factory=dict,
+        description=(
+            "Values of the generated sample payload, input variable name → value. Inputs not "
+            f"listed get {DEFAULT_NUMERIC_VALUE!r} (NUMERIC) or {DEFAULT_TEXT_VALUE!r} (TEXT). "
+            "Values of NUMERIC inputs are finite numbers or numeric strings."
+        ),
+    )
+
     # --- where the inference code lives -------------------------------------------------------
     source_dir: str | None = Field(
         default=None,
@@ -311,6 +321,31 @@ class ModelRegistrationConfig(BaseModel):
     def _inputs(cls, value: VariableList) -> VariableList:
         return _check_variable_names(value)
 
+    @field_validator("payload_sample_values", mode="before")
+    @classmethod
+    def _sample_value_kinds(cls, value: Any) -> Any:
+        # Before pydantic's union coercion, which would turn True into 1.
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                if isinstance(item, bool) or not isinstance(item, (int, float, str)):
+                    raise ValueError(
+                        f"the value of {name!r} must be a number or a string, got {item!r}"
+                    )
+        return value
+
+    @field_validator("payload_sample_values")
+    @classmethod
+    def _sample_values(
+        cls, value: dict[str, float | int | str], info: ValidationInfo
+    ) -> dict[str, float | int | str]:
+        inputs = info.data.get("source_model_inference_input_variable_list")
+        if inputs is None:  # the input list itself failed validation and is reported there
+            return value
+        problems = sample_value_problems(value, _pairs(inputs))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @field_validator("source_dir")
     @classmethod
     def _source_dir(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -414,6 +449,7 @@ class ModelRegistrationConfig(BaseModel):
             max_latency_in_millisecond=self.max_latency_in_millisecond,
             max_acceptable_error_rate=self.max_acceptable_error_rate,
             load_test_instance_types=tuple(self.resolved_load_test_instance_types),
+            payload_sample_values=dict(self.payload_sample_values),
         )
 
     def get_variable_schema(self) -> dict[str, Any]:

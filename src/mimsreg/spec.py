@@ -99,6 +99,7 @@ def derive_group_name(domain: str, objective: str) -> str:
 # Aliases are evaluated at run time, where Python 3.9 has no `X | Y`.
 VariablePairs = tuple[tuple[str, str], ...]
 BucketSpec = Union[str, dict[str, str], None]  # noqa: UP007
+SampleValue = Union[float, int, str]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class RegistrationSpec:
     max_latency_in_millisecond: int = 800
     max_acceptable_error_rate: float = 0.2
     load_test_instance_types: tuple[str, ...] = ()
+    # Per-input overrides of the sample payload's default values (name → value).
+    payload_sample_values: Mapping[str, SampleValue] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict; :meth:`from_dict` reads it back."""
@@ -136,6 +139,11 @@ class RegistrationSpec:
         for name in ("input_variables", "output_variables"):
             data[name] = [list(pair) for pair in data[name]]
         data["tags"] = dict(self.tags)
+        # Left out when empty, so specs written before the field existed keep their metadata hash.
+        if self.payload_sample_values:
+            data["payload_sample_values"] = dict(self.payload_sample_values)
+        else:
+            del data["payload_sample_values"]
         return data
 
     @classmethod
@@ -147,6 +155,7 @@ class RegistrationSpec:
         for name in ("input_variables", "output_variables"):
             values[name] = tuple((str(n), str(t)) for n, t in values.get(name) or ())
         values["tags"] = dict(values.get("tags") or {})
+        values["payload_sample_values"] = dict(values.get("payload_sample_values") or {})
         return cls(**values)
 
     def variable_schema(self) -> dict[str, Any]:
