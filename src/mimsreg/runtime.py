@@ -7,9 +7,10 @@ arrives as a :class:`~mimsreg.spec.RegistrationSpec` JSON document, checked agai
 pipeline definition holds.
 
 It finds the single model archive under ``--model-dir`` and the optional payload archive under
-``--payload-dir``, inspects the archive, plans the registration for each ``--region`` and runs the
-plan against SageMaker Model Registry (boto3 clients per region; ``AWS_ENDPOINT_URL`` is honoured
-by boto3, which is how tests point it at moto). One JSON line per region goes to stdout and
+``--payload-dir`` (checked against the input variables), inspects the archive, plans the
+registration for each ``--region`` and runs the plan against SageMaker Model Registry (boto3
+clients per region; ``AWS_ENDPOINT_URL`` is honoured by boto3, which is how tests point it at
+moto). One JSON line per region goes to stdout and
 ``results.json`` to ``--output-dir``.
 
 Exit codes: 0 every region created or unchanged; 1 a region failed; 2 bad input (a spec that does
@@ -189,6 +190,11 @@ def register(
     spec = load_spec(Path(args.spec), args.spec_sha256)
     model = find_model(Path(args.model_dir))
     payload = find_payload(Path(args.payload_dir)) if args.payload_dir is not None else None
+    if payload is not None:
+        from mimsreg.payload import load_payload
+
+        # A payload that does not match the input variables would fail load tests later.
+        load_payload(payload, spec)
     manifest = inspect_package(model, entry_point=spec.inference_entry_point)
     plan = build_plan(
         spec,

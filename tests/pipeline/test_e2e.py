@@ -20,25 +20,26 @@ from tests.pipeline.jobsim import JobRun, run_step
 
 REGIONS = ("us-east-1", "eu-west-1")
 PACKAGED = "s3://mimsreg-test-us-east-1/packaging/execution-1/packaged_model/"
+PAYLOAD = "s3://mimsreg-test-us-east-1/payload/execution-1/"
 
 
 @pytest.fixture
 def rendered(moto: str, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
-    """The packaged model in S3, a two-region registration pipeline, its files uploaded."""
+    """The packaged model and a payload in S3, a two-region pipeline, its files uploaded."""
     import boto3
 
+    from mimsreg.payload import generate_payload_archive
     from mimsreg.pipeline import ModelRegistrationStepBuilder
 
     archive = write_model_archive(tmp_path / "build" / "model.tar.gz", weights=b"xgboost")
+    payload = generate_payload_archive(seed_config().to_spec(), tmp_path / "build")
     s3 = boto3.client("s3", region_name="us-east-1")
-    s3.upload_file(
-        str(archive),
-        "mimsreg-test-us-east-1",
-        PACKAGED[len("s3://mimsreg-test-us-east-1/") :] + "model.tar.gz",
-    )
+    for source, folder in ((archive, PACKAGED), (payload.path, PAYLOAD)):
+        key = folder[len("s3://mimsreg-test-us-east-1/") :] + Path(source).name
+        s3.upload_file(str(source), "mimsreg-test-us-east-1", key)
     builder = ModelRegistrationStepBuilder(seed_config(), role=ROLE)
     model = builder.string_parameter("PackagedModelUri", PACKAGED)
-    steps = builder.create_step(model, regions=list(REGIONS))
+    steps = builder.create_step(model, regions=list(REGIONS), payload=PAYLOAD)
     definition = json.loads(builder.pipeline("mimsreg-e2e", steps, [model]).definition())
     uploads = builder.upload_runtime()
     assert [u.status for u in uploads] == ["uploaded", "uploaded"]
@@ -106,6 +107,7 @@ def test_each_step_registers_in_its_region_on_python_39(
         assert container["ModelDataUrl"].startswith(f"s3://mimsreg-test-{region}/")
         assert f".dkr.ecr.{region}." in container["Image"]
         assert container["Environment"]["SAGEMAKER_REGION"] == region
+        assert package["SamplePayloadUrl"].startswith(f"s3://mimsreg-test-{region}/")
 
 
 @pytest.mark.slow

@@ -89,12 +89,36 @@ def test_a_rerun_changes_nothing(job: Job, capsys: pytest.CaptureFixture[str]) -
 
 def test_payload_is_registered_with_the_version(job: Job) -> None:
     """The payload archive's digest is part of the identity; no payload folder is fine too."""
+    from mimsreg.payload import generate_payload_archive
+
     assert job.run(payload=True) == 0  # the folder does not exist: no payload
-    write_model_archive(job.payload_dir / "payload.tar.gz", weights=b"payload")
+    job.payload_dir.mkdir()
+    generate_payload_archive(seed_config().to_spec(), job.payload_dir / "payload.tar.gz")
     assert job.run(payload=True) == 0
     versions = job.inventory.list_versions()
     assert [v.version for v in versions] == [1, 2]
     assert job.results()["results"][0]["status"] == "created"
+    assert versions[1].payload_uri is not None
+
+
+def test_payload_must_match_the_input_variables(
+    job: Job, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A payload whose CSV lacks a column is bad input: exit 2, nothing registered."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = b"12,3\n"  # account_age, transaction_count; country_code missing
+        info = tarfile.TarInfo("payload_text_csv_0.csv")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    job.payload_dir.mkdir(parents=True)
+    (job.payload_dir / "payload.tar.gz").write_bytes(buffer.getvalue())
+    assert job.run(payload=True) == 2
+    assert "payload_text_csv_0.csv" in capsys.readouterr().err
+    assert job.inventory.list_versions() == []
 
 
 def test_archive_found_in_a_subfolder(tmp_path: Path) -> None:
@@ -132,7 +156,7 @@ def test_missing_model_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_two_payloads_are_bad_input(job: Job, capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("one.tar.gz", "two.tar.gz"):
-        write_model_archive(job.payload_dir / name)
+        write_model_archive(job.payload_dir / name)  # found before their contents are read
     assert job.run(payload=True) == 2
     assert "at most one archive" in capsys.readouterr().err
 

@@ -41,6 +41,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "mimsreg.package",
     "mimsreg.plan",
     "mimsreg.images",
+    "mimsreg.payload",
     "mimsreg.execute",
     "mimsreg.inventory",
     "mimsreg.inventory.base",
