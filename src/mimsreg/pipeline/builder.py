@@ -220,8 +220,8 @@ class ModelRegistrationStepBuilder:
         if pipeline_bucket is None:
             raise BadInputError(
                 f"bucket: no S3 bucket for the pipeline's region {self.pipeline_region!r}: pass "
-                "bucket=..., set 'bucket' in the configuration, or give the session a default "
-                "bucket (PipelineSession(default_bucket=...) or "
+                "bucket=... (--bucket), set 'bucket' in the configuration, or give the session a "
+                "default bucket (PipelineSession(default_bucket=...) or "
                 "SageMaker.PythonSDK.Modules.Session.DefaultS3Bucket in the SageMaker SDK "
                 "defaults file)"
             )
@@ -272,9 +272,9 @@ class ModelRegistrationStepBuilder:
         chosen = role or configured_role or self._sdk.configured_role(self.session)
         if not chosen:
             raise BadInputError(
-                "role: no IAM role for the registration job: pass role=..., set 'role' in the "
-                "configuration, or set SageMaker.ProcessingJob.RoleArn in the SageMaker SDK "
-                "defaults file (SAGEMAKER_USER_CONFIG_OVERRIDE)"
+                "role: no IAM role for the registration job: pass role=... (--role), set 'role' "
+                "in the configuration, or set SageMaker.ProcessingJob.RoleArn in the SageMaker "
+                "SDK defaults file (SAGEMAKER_USER_CONFIG_OVERRIDE)"
             )
         if isinstance(chosen, str) and not _ROLE_ARN.match(chosen):
             # A bare role name would make the SDK call IAM while rendering the definition.

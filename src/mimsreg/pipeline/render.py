@@ -7,6 +7,7 @@ optional ``PayloadUri`` parameter, and one registration step per target region.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -44,16 +45,21 @@ class _StderrHandler(logging.Handler):
 
 
 def load_sdk_quietly() -> None:
-    """Import the SDK with its log lines kept off stdout (where the definition goes), quiet.
+    """Import the SDK quietly, its log lines kept off stdout (where the definition goes).
 
     The SDK logs configuration lookups at INFO on a handler of its own writing to stdout, unless
     the ``sagemaker`` logger has a handler already, and one of its modules runs
     ``logging.basicConfig(level=INFO)`` on import. For the CLI only: a library leaves logging to
     its caller.
     """
+    # mimsreg, not its user, chose SDK v2: its "v2 is on the path of deprecation" notices (three
+    # lines each for the package, ScriptProcessor and Pipeline) say nothing the user can act on.
+    # An empty SAGEMAKER_SUPPRESS_V2_WARNING brings them back.
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     sdk = logging.getLogger("sagemaker")
     if not sdk.handlers:
         sdk.addHandler(_StderrHandler())
+        sdk.propagate = False  # the root handler that basicConfig() installs would repeat them
     sdk.setLevel(logging.WARNING)
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
     # "Popping out 'ProcessingJobName'": the SDK's notice about what we rely on.
