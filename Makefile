@@ -48,7 +48,9 @@ DEMO_MODEL := examples/build/model.tar.gz
 demo: $(STAMP)  ## build the demo model and register it in a local inventory (examples/build)
 	$(PY) examples/build_demo_model.py -o $(DEMO_MODEL)
 	$(BIN)/mimsreg validate examples/config.yaml
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	$(BIN)/mimsreg inspect $(DEMO_MODEL) --config examples/config.yaml
+	$(BIN)/mimsreg check $(DEMO_MODEL) --config examples/config.yaml
+	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU --check
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg list
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1

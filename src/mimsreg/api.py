@@ -7,21 +7,41 @@ then hand it to the executor with an inventory backend.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import socket
+import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mimsreg.check import CheckReport, check_model
 from mimsreg.config import ModelRegistrationConfig
+from mimsreg.errors import CheckFailedError
 from mimsreg.execute import RegistrationResult, execute_plan, planned_results
 from mimsreg.inventory import Inventory, open_inventory
 from mimsreg.inventory.base import Progress
 from mimsreg.package import inspect_package
+from mimsreg.payload import (
+    PAYLOAD_ARCHIVE_NAME,
+    archive_bytes,
+    generate_payload_archive,
+    load_payload,
+)
 from mimsreg.plan import RegistrationContext, RegistrationPlan, build_plan
 from mimsreg.spec import RegistrationSpec
 
-__all__ = ["ConfigLike", "current_context", "plan_registration", "register", "to_spec"]
+__all__ = [
+    "ConfigLike",
+    "PreparedPayload",
+    "current_context",
+    "plan_registration",
+    "prepare_payload",
+    "register",
+    "run_check",
+    "to_spec",
+]
 
 ConfigLike = ModelRegistrationConfig | RegistrationSpec | Mapping[str, Any] | str | Path
 
@@ -52,6 +72,44 @@ def current_context() -> RegistrationContext:
     )
 
 
+@dataclass(frozen=True)
+class PreparedPayload:
+    """The sample payload archive stored with a version, and its digest (part of the identity)."""
+
+    path: Path
+    sha256: str
+
+
+def prepare_payload(
+    spec: RegistrationSpec, payload: str | Path | None, work: Path
+) -> PreparedPayload:
+    """The payload archive to store: a custom one checked against the schema, or generated.
+
+    A custom ``payload.tar.gz`` is stored as it is; a single file or a folder is packed into the
+    original's flat layout. Without one, samples are generated from the input variables
+    (deterministic, so a re-run keeps the identity).
+    """
+    target = work / PAYLOAD_ARCHIVE_NAME
+    if payload is None:
+        archive = generate_payload_archive(spec, target)
+        return PreparedPayload(archive.path, archive.sha256)
+    source = Path(payload)
+    samples = load_payload(source, spec)
+    if source.is_file() and source.name.endswith((".tar.gz", ".tgz")):
+        return PreparedPayload(source, _file_sha256(source))
+    data = archive_bytes(samples)
+    target.write_bytes(data)
+    return PreparedPayload(target, hashlib.sha256(data).hexdigest())
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def plan_registration(
     model: str | Path,
     config: ConfigLike,
@@ -73,6 +131,20 @@ def plan_registration(
     )
 
 
+def run_check(
+    model: str | Path, spec: RegistrationSpec, payload: Path, timeout: float = 60.0
+) -> CheckReport:
+    """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails."""
+    report = check_model(model, spec, payload=payload, timeout=timeout)
+    if not report.passed:
+        reasons = [report.error] if report.error else []
+        reasons += [f"{s.name}: {'; '.join(s.reasons)}" for s in report.samples if not s.passed]
+        raise CheckFailedError(
+            "the model failed its check, nothing was registered: " + " | ".join(reasons), report
+        )
+    return report
+
+
 def register(
     model: str | Path,
     config: ConfigLike,
@@ -80,20 +152,33 @@ def register(
     inventory: str | Inventory = "local",
     dry_run: bool = False,
     *,
+    payload: str | Path | None = None,
+    check: bool = False,
+    check_timeout: float = 60.0,
     progress: Progress | None = None,
 ) -> list[RegistrationResult]:
     """Register a packaged model in every region (default: the config's region).
 
     Returns one :class:`RegistrationResult` per region with status ``created``, ``unchanged`` or
     ``failed`` (``planned`` for a dry run, which writes nothing). Bad input raises a
-    :class:`mimsreg.BadInputError` subclass before anything is written.
+    :class:`mimsreg.BadInputError` subclass before anything is written. ``payload`` is a custom
+    sample payload (checked against the schema); without it one is generated. ``check=True``
+    first runs the model's handlers on the payload (:func:`mimsreg.check.check_model`) and raises
+    :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail.
     """
-    plan = plan_registration(model, config, regions)
-    if dry_run:
-        return planned_results(plan)
-    backend = open_inventory(inventory) if isinstance(inventory, str) else inventory
-    try:
-        return execute_plan(plan, backend, plan.manifest.path, progress=progress)
-    finally:
-        if isinstance(inventory, str):
-            backend.close()
+    spec = to_spec(config)
+    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
+        prepared = prepare_payload(spec, payload, Path(work))
+        plan = plan_registration(model, spec, regions, payload_sha256=prepared.sha256)
+        if check:
+            run_check(model, spec, prepared.path, check_timeout)
+        if dry_run:
+            return planned_results(plan)
+        backend = open_inventory(inventory) if isinstance(inventory, str) else inventory
+        try:
+            return execute_plan(
+                plan, backend, plan.manifest.path, payload=prepared.path, progress=progress
+            )
+        finally:
+            if isinstance(inventory, str):
+                backend.close()

@@ -305,6 +305,28 @@ def _regions(values: Sequence[str]) -> list[str]:
     "AWS names or NA/EU/FE.",
 )
 @inventory_option
+@click.option(
+    "--payload",
+    "payload_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Custom sample payload (.csv, .json, payload.tar.gz or a folder), checked against the "
+    "schema and stored with the version; default: generated from the input variables.",
+)
+@click.option(
+    "--check",
+    "run_model_check",
+    is_flag=True,
+    help="First run the model's handlers on the payload (as `mimsreg check`); register nothing "
+    "if they fail.",
+)
+@click.option(
+    "--check-timeout",
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time limit of --check.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @json_option
 @handles_errors
@@ -313,32 +335,49 @@ def register(
     config_path: Path,
     region_values: tuple[str, ...],
     inventory_uri: str,
+    payload_path: Path | None,
+    run_model_check: bool,
+    check_timeout: float,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
 
-    Exit 0 when every region is created or unchanged, 1 when a region failed, 2 for bad input
-    (nothing written).
+    Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
+    bad input (nothing written).
     """
-    from mimsreg.api import plan_registration
+    import tempfile
+
+    from mimsreg.api import plan_registration, prepare_payload, run_check
     from mimsreg.execute import execute_plan
     from mimsreg.inventory import open_inventory
 
-    config = load_config(config_path)
+    spec = load_config(config_path).to_spec()
     size = model.stat().st_size if model.is_file() else 0
-    with byte_progress("inspecting", size, cumulative=True) as progress:
-        plan = plan_registration(model, config, _regions(region_values), progress=progress)
-    if dry_run:
-        if as_json:
-            echo_json(plan.to_dict())
-        else:
-            _echo_plan(plan.to_dict())
-        return
-    with open_inventory(inventory_uri) as inventory:
-        total = plan.manifest.size * len(plan.regions)
-        with byte_progress("copying", total) as progress:
-            results = execute_plan(plan, inventory, plan.manifest.path, progress=progress)
+    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
+        payload = prepare_payload(spec, payload_path, Path(work))
+        with byte_progress("inspecting", size, cumulative=True) as progress:
+            plan = plan_registration(
+                model,
+                spec,
+                _regions(region_values),
+                payload_sha256=payload.sha256,
+                progress=progress,
+            )
+        if run_model_check:
+            run_check(model, spec, payload.path, check_timeout)
+        if dry_run:
+            if as_json:
+                echo_json(plan.to_dict())
+            else:
+                _echo_plan(plan.to_dict())
+            return
+        with open_inventory(inventory_uri) as inventory:
+            total = plan.manifest.size * len(plan.regions)
+            with byte_progress("copying", total) as progress:
+                results = execute_plan(
+                    plan, inventory, plan.manifest.path, payload=payload.path, progress=progress
+                )
     if as_json:
         echo_json([result.to_dict() for result in results])
     else:

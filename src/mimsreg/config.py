@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +24,12 @@ from pydantic import (
 )
 
 from mimsreg.errors import ConfigError, FieldError
-from mimsreg.payload import DEFAULT_NUMERIC_VALUE, DEFAULT_TEXT_VALUE, sample_value_problems
+from mimsreg.payload import (
+    DEFAULT_NUMERIC_VALUE,
+    DEFAULT_TEXT_VALUE,
+    sample_value_problems,
+    unique_keys,
+)
 from mimsreg.schema import variable_schema
 from mimsreg.spec import (
     DEFAULT_FRAMEWORK_VERSIONS,
@@ -537,18 +542,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def _reject_duplicate_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
-    result: dict[Any, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc}") from exc
 
@@ -568,7 +564,7 @@ def _parse_yaml(text: str) -> Any:
                 raise ValueError(f"line {key_node.start_mark.line + 1}: keys must be plain values")
             pairs.append((key, loader.construct_object(value_node, deep=True)))
         try:
-            return _reject_duplicate_keys(pairs)
+            return unique_keys(pairs)
         except ValueError as exc:
             raise ValueError(f"line {node.start_mark.line + 1}: {exc}") from None
 

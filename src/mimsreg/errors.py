@@ -11,6 +11,7 @@ exit codes (2 for bad input, 1 for a failed registration).
     ├── InvalidPackageError    a model archive that is broken, hostile or incomplete
     ├── PayloadError           a sample payload that does not match the variable schema
     ├── PlanError              a registration that cannot be planned (unknown image, region, ...)
+    ├── CheckFailedError       the model failed its conformance check: nothing was registered
     ├── InventoryError         an inventory backend failed
     │   ├── InventoryURIError  an inventory URI that names no known backend
     │   └── NotFoundError      a group or version that does not exist
@@ -63,6 +64,14 @@ class PayloadError(BadInputError):
 
 class PlanError(BadInputError):
     """A registration that cannot be planned, such as an unknown inference image for a region."""
+
+
+class CheckFailedError(MimsregError):
+    """``register --check``: the model did not answer its declared schema; nothing was written."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class InventoryError(MimsregError):

@@ -33,7 +33,7 @@ import re
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -663,7 +663,8 @@ def _csv_records(
     return records
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_keys(pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A JSON ``object_pairs_hook`` that refuses duplicate keys instead of keeping the last."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -688,7 +689,7 @@ def _json_records(
     label: str, text: str, spec: RegistrationSpec, problems: _Problems
 ) -> list[Record]:
     try:
-        document = json.loads(text, object_pairs_hook=_unique_keys)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except ValueError as exc:
         problems.add(label, f"is not valid JSON: {exc}")
         return []

@@ -315,20 +315,9 @@ class SageMakerInventory(Inventory):
                 self._staged.wait()
 
     def _put_json(self, plan: RegionPlan, key: str, data: Any, kms_key_id: str | None) -> str:
-        region, bucket = plan.region, self._bucket(plan)
-        extra: dict[str, Any] = {}
-        if kms_key_id:
-            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
-        body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
-        self.clients(region).s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType="application/json",
-            ChecksumAlgorithm="SHA256",
-            **extra,
-        )
-        return s3_uri(bucket, key)
+        uri = s3_uri(self._bucket(plan), key)
+        self._write_json(plan.region, uri, data, kms_key_id)
+        return uri
 
     def _get_json(self, region: str, uri: str) -> Any:
         bucket, key = _parse_s3_uri(uri)
@@ -437,7 +426,7 @@ class SageMakerInventory(Inventory):
             return CreateOutcome(existing, False)
         actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
         first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
-        self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()])
+        self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
         response = self.clients(plan.region).sagemaker.create_model_package(**request)
         package = self._describe(plan.region, response["ModelPackageArn"])
         return CreateOutcome(self._record(plan.region, plan.group, package), True)
@@ -570,8 +559,11 @@ class SageMakerInventory(Inventory):
             for e in events
         )
 
-    def _write_json(self, region: str, uri: str, data: Any) -> None:
+    def _write_json(self, region: str, uri: str, data: Any, kms_key_id: str | None = None) -> None:
         bucket, key = _parse_s3_uri(uri)
+        extra: dict[str, Any] = {}
+        if kms_key_id:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
         body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
         self.clients(region).s3.put_object(
             Bucket=bucket,
@@ -579,6 +571,7 @@ class SageMakerInventory(Inventory):
             Body=body,
             ContentType="application/json",
             ChecksumAlgorithm="SHA256",
+            **extra,
         )
 
     @staticmethod
@@ -645,7 +638,8 @@ class SageMakerInventory(Inventory):
         if history_uri is not None:
             events = [e.to_dict() for e in current.approval_history]
             events.append(ApprovalEvent(status, actor, _now(), note).to_dict())
-            self._write_json(region, history_uri, events)
+            kms = current.record.get("kms_key_id")
+            self._write_json(region, history_uri, events, str(kms) if kms else None)
         return self.get_version(region, group, version)
 
     def regions_of(self, group: str, version: int) -> list[str]:
