@@ -6,15 +6,16 @@ so it never imports pydantic, click, yaml or ``mimsreg.config``: the validated c
 arrives as a :class:`~mimsreg.spec.RegistrationSpec` JSON document, checked against the digest the
 pipeline definition holds.
 
-It finds the single model archive under ``--model-dir`` and the optional payload archive under
-``--payload-dir`` (checked against the input variables), inspects the archive, plans the
-registration for each ``--region`` and runs the plan against SageMaker Model Registry (boto3
-clients per region; ``AWS_ENDPOINT_URL`` is honoured by boto3, which is how tests point it at
-moto). One JSON line per region goes to stdout and
-``results.json`` to ``--output-dir``.
+It finds the single model archive under ``--model-dir`` and the optional payload under
+``--payload-dir`` (checked against the input variables; generated when there is none, as
+``mimsreg register`` does), inspects the archive, plans the registration for each ``--region``
+and runs the plan against SageMaker Model Registry (boto3 clients per region;
+``AWS_ENDPOINT_URL`` is honoured by boto3, which is how tests point it at moto). One JSON line per
+region goes to stdout and ``results.json`` to ``--output-dir``.
 
 Exit codes: 0 every region created or unchanged; 1 a region failed; 2 bad input (a spec that does
-not match its digest, no archive or several, a broken archive), nothing registered.
+not match its digest, no model archive or several, a broken archive, a payload that does not match
+the input variables), nothing registered.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +67,6 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-_CHUNK = 1024 * 1024
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,15 +92,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output-dir", default=None, help="Folder for results.json (optional).")
     return parser
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks (payload archives are small, models may not be)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_spec(path: Path, expected_sha256: str | None = None) -> RegistrationSpec:
@@ -146,14 +138,20 @@ def find_model(folder: Path) -> Path:
 
 
 def find_payload(folder: Path) -> Path | None:
-    """The payload archive under ``folder``; None when the folder is absent or empty."""
-    archives = _archives(folder) if folder.is_dir() else []
+    """What the payload folder holds: its one archive, else the folder when it holds sample files
+    (``.csv``/``.json``, packed like ``mimsreg register --payload``), else None (generated)."""
+    if not folder.is_dir():
+        return None
+    archives = _archives(folder)
     if len(archives) > 1:
         names = [str(path.relative_to(folder)) for path in archives]
         raise PayloadError(
             f"payload: expected at most one archive under {str(folder)!r}, found {names!r}"
         )
-    return archives[0] if archives else None
+    if archives:
+        return archives[0]
+    visible = [path for path in folder.iterdir() if not path.name.startswith(".")]
+    return folder if visible else None
 
 
 def _context() -> RegistrationContext:
@@ -185,32 +183,32 @@ def register(
     """Inspect, plan and register; raises :class:`BadInputError` before anything is written."""
     from mimsreg.execute import execute_plan
     from mimsreg.package import inspect_package
+    from mimsreg.payload import prepare_payload
     from mimsreg.plan import build_plan
 
     spec = load_spec(Path(args.spec), args.spec_sha256)
     model = find_model(Path(args.model_dir))
     payload = find_payload(Path(args.payload_dir)) if args.payload_dir is not None else None
-    if payload is not None:
-        from mimsreg.payload import load_payload
-
-        # A payload that does not match the input variables would fail load tests later.
-        load_payload(payload, spec)
-    manifest = inspect_package(model, entry_point=spec.inference_entry_point)
-    plan = build_plan(
-        spec,
-        manifest,
-        args.region,
-        context=_context(),
-        payload_sha256=sha256_file(payload) if payload is not None else None,
-        image_resolver=image_resolver,
-    )
-    regions = [region.region for region in plan.regions]
-    backend = inventory if inventory is not None else _default_inventory(regions)
-    try:
-        return execute_plan(plan, backend, model, payload=payload)
-    finally:
-        if inventory is None:
-            backend.close()
+    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
+        # As `mimsreg register`: a custom payload is checked against the input variables (one
+        # that does not match would fail load tests later); without one, samples are generated.
+        prepared = prepare_payload(spec, payload, Path(work))
+        manifest = inspect_package(model, entry_point=spec.inference_entry_point)
+        plan = build_plan(
+            spec,
+            manifest,
+            args.region,
+            context=_context(),
+            payload_sha256=prepared.sha256,
+            image_resolver=image_resolver,
+        )
+        regions = [region.region for region in plan.regions]
+        backend = inventory if inventory is not None else _default_inventory(regions)
+        try:
+            return execute_plan(plan, backend, model, payload=prepared.path)
+        finally:
+            if inventory is None:
+                backend.close()
 
 
 def _write_results(folder: Path, results: Sequence[RegistrationResult]) -> None:

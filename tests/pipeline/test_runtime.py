@@ -88,17 +88,31 @@ def test_a_rerun_changes_nothing(job: Job, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_payload_is_registered_with_the_version(job: Job) -> None:
-    """The payload archive's digest is part of the identity; no payload folder is fine too."""
+    """Without a payload one is generated (as `mimsreg register` does); a custom one is part of
+    the identity, so it makes a new version."""
+    from mimsreg.api import prepare_payload
     from mimsreg.payload import generate_payload_archive
 
-    assert job.run(payload=True) == 0  # the folder does not exist: no payload
+    assert job.run(payload=True) == 0  # the folder does not exist: samples are generated
     job.payload_dir.mkdir()
-    generate_payload_archive(seed_config().to_spec(), job.payload_dir / "payload.tar.gz")
+    assert job.run(payload=True) == 0  # an empty folder: the same generated samples
+    generate_payload_archive(seed_config().to_spec(), job.payload_dir / "payload.tar.gz", rows=3)
     assert job.run(payload=True) == 0
     versions = job.inventory.list_versions()
     assert [v.version for v in versions] == [1, 2]
-    assert job.results()["results"][0]["status"] == "created"
-    assert versions[1].payload_uri is not None
+    assert all(v.payload_uri for v in versions)
+    generated = prepare_payload(seed_config().to_spec(), None, job.root)
+    first = job.inventory.get_version("us-east-1", versions[0].group, 1)
+    assert first.record["payload_sha256"] == generated.sha256
+
+
+def test_payload_folder_of_sample_files_is_packed(job: Job) -> None:
+    """A folder of .csv/.json samples is checked and packed like `mimsreg register --payload`."""
+    job.payload_dir.mkdir(parents=True)
+    (job.payload_dir / "payload_text_csv_0.csv").write_text("5,2,US\n", encoding="utf-8")
+    assert job.run(payload=True) == 0
+    (version,) = job.inventory.list_versions()
+    assert version.payload_uri
 
 
 def test_payload_must_match_the_input_variables(
@@ -261,3 +275,15 @@ def test_registers_in_sagemaker_by_default(moto: str, job: Job) -> None:
         assert [g["ModelPackageGroupName"] for g in groups] == [
             job.results()["results"][0]["group"]
         ]
+
+
+def test_same_version_as_mimsreg_register(job: Job) -> None:
+    """A model registered with `mimsreg register` is `unchanged` for the pipeline step, and the
+    other way round: both paths compute the same identity (payload included)."""
+    from mimsreg.api import register
+
+    [first] = register(job.model_dir / "model.tar.gz", seed_config(), inventory=job.inventory)
+    assert first.status == "created"
+    assert job.run() == 0
+    assert job.results()["results"][0]["status"] == "unchanged"
+    assert job.results()["results"][0]["version"] == first.version
