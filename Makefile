@@ -19,10 +19,10 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,demo,pipelines]'
+	$(PY) -m pip install --quiet -e '.[dev,demo,ui,pipelines]'
 	touch $@
 
-install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo and pipelines extras
+install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo, ui and pipelines extras
 
 test: $(STAMP)  ## run the test suite with branch coverage (floor 90 %)
 	$(PY) -m pytest --cov --cov-report=term

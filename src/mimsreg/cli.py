@@ -555,6 +555,42 @@ def approve(
         click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@cli.command()
+@inventory_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allow-writes",
+    is_flag=True,
+    help="Offer approve/reject on the version page (with a confirmation step).",
+)
+@handles_errors
+def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
+    """Serve a web page and JSON API (/api/...) over the inventory; read only by default."""
+    from mimsreg.errors import MissingDependencyError
+    from mimsreg.inventory import open_inventory
+
+    try:
+        import uvicorn
+
+        from mimsreg.ui import create_app
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"mimsreg ui needs the 'ui' extra ({exc.name!r} is missing): pip install 'mimsreg[ui]'"
+        ) from exc
+    # Against DNS rebinding: on a loopback address, answer only to loopback host names.
+    hosts = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
+    allowed = sorted(set(hosts)) if host in LOOPBACK_HOSTS else None
+    with open_inventory(inventory_uri) as inventory:
+        app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=allowed)
+        mode = "approve/reject allowed" if allow_writes else "read only"
+        click.echo(f"mimsreg ui on http://{host}:{port}/ ({inventory.name} inventory, {mode})")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @cli.command("iam-policy")
 @config_argument
 @click.option(
