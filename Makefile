@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect chromium clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect bench-pipeline chromium clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,10 +19,10 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,demo,ui]'
+	$(PY) -m pip install --quiet -e '.[dev,demo,ui,pipelines]'
 	touch $@
 
-install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo and ui extras
+install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo, ui and pipelines extras
 
 test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %)
 	$(PY) -m pytest --cov --cov-report=term
@@ -64,7 +64,7 @@ demo: $(STAMP)  ## build the demo model and register it in a local inventory (ex
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
 
-bench: bench-inspect  ## every benchmark (slow; writes docs/benchmarks.md)
+bench: bench-inspect bench-pipeline  ## every benchmark (slow; writes docs/benchmarks.md)
 
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
@@ -74,3 +74,6 @@ clean:  ## remove the virtualenv and caches
 
 bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
 	$(PY) bench/bench_local_inventory.py
+
+bench-pipeline: $(STAMP)  ## pipeline step: import cost, offline definition cost vs the SDK by hand
+	$(PY) bench/bench_pipeline.py

@@ -32,6 +32,16 @@ def test_import_mimsreg_is_light() -> None:
     assert heavy_in(modules_after("import mimsreg")) == set()
 
 
+def test_pipeline_builder_name_is_light_until_a_builder_is_made() -> None:
+    """`from mimsreg import ModelRegistrationStepBuilder` loads no SDK, boto3 nor pydantic."""
+    code = "from mimsreg import ModelRegistrationStepBuilder\nimport mimsreg.pipeline"
+    modules = modules_after(code)
+    assert heavy_in(modules) == set()
+    assert "pydantic" not in {m.split(".")[0] for m in modules}
+    assert "mimsreg.pipeline.builder" in modules
+    assert "mimsreg.pipeline._sdk_v2" not in modules
+
+
 @pytest.mark.parametrize(
     "args",
     [["validate", str(EXAMPLE_CONFIG)], ["schema", str(EXAMPLE_CONFIG)], ["config-schema"]],
@@ -64,6 +74,7 @@ PORTABLE_MODULES = [
     "mimsreg.inventory.base",
     "mimsreg.inventory.local",
     "mimsreg.inventory.sagemaker",
+    "mimsreg.runtime",
 ]
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mimsreg.api import plan_registration, register
     from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
     from mimsreg.execute import RegistrationResult
+    from mimsreg.pipeline.builder import ModelRegistrationStepBuilder
     from mimsreg.spec import ApprovalStatus, Framework, RegistrationSpec, VariableType
 
 _LAZY: dict[str, str] = {
@@ -40,6 +41,8 @@ _LAZY: dict[str, str] = {
     "register": "mimsreg.api",
     "plan_registration": "mimsreg.api",
     "RegistrationResult": "mimsreg.execute",
+    # The pipeline builder imports the sagemaker SDK only when a builder is made.
+    "ModelRegistrationStepBuilder": "mimsreg.pipeline.builder",
 }
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "MimsregError",
     "MissingDependencyError",
     "ModelRegistrationConfig",
+    "ModelRegistrationStepBuilder",
     "NotFoundError",
     "PayloadError",
     "PlaceholderWarning",

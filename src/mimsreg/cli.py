@@ -188,6 +188,89 @@ def config_schema() -> None:
     echo_json(ModelRegistrationConfig.json_schema())
 
 
+@cli.command("pipeline")
+@config_argument
+@click.option(
+    "--packaged-model",
+    required=True,
+    metavar="S3URI",
+    help="Where the packaged model is (an s3:// folder holding one model.tar.gz): the default "
+    "of the pipeline's PackagedModelUri parameter.",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); one step each. Default: the config's.",
+)
+@click.option("--role", default=None, metavar="ARN", help="IAM role ARN of the registration job.")
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="BUCKET",
+    help="S3 bucket (a name, or a name with {region}); default: the config's, then the SDK's.",
+)
+@click.option(
+    "--payload", default=None, metavar="S3URI", help="Sample payload archive location (optional)."
+)
+@click.option("--name", default=None, help="Pipeline name (default: mimsreg-<group>).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the definition to this file instead of stdout.",
+)
+@click.option(
+    "--upload",
+    is_flag=True,
+    help="Also put the runtime bundle and the spec document in S3 (skipped when present).",
+)
+@handles_errors
+def pipeline_command(
+    config_path: Path,
+    packaged_model: str,
+    region_values: tuple[str, ...],
+    role: str | None,
+    bucket: str | None,
+    payload: str | None,
+    name: str | None,
+    output: Path | None,
+    upload: bool,
+) -> None:
+    """Render a SageMaker Pipeline definition holding the registration steps, offline.
+
+    Needs the pipelines extra (pip install 'mimsreg[pipelines]'). Rendering uses no credentials
+    and no network; --upload is the one step that writes to S3, and must happen before the
+    pipeline runs.
+    """
+    from mimsreg.pipeline.render import load_sdk_quietly, render_pipeline
+
+    load_sdk_quietly()
+    config = load_config(config_path)
+    rendered = render_pipeline(
+        config,
+        packaged_model,
+        regions=_regions(region_values) or None,
+        role=role,
+        bucket=bucket,
+        payload=payload,
+        name=name,
+    )
+    if upload:
+        for item in rendered.builder.upload_runtime():
+            click.echo(f"{item.status}: {item.uri} ({item.size} bytes)", err=True)
+    text = rendered.definition + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    temporary = output.with_name(output.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(output)
+    click.echo(f"wrote {output}", err=True)
+
+
 inventory_option = click.option(
     "--inventory",
     "inventory_uri",

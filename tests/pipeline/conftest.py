@@ -1,0 +1,117 @@
+"""Fixtures of the pipeline-step tests: SageMaker SDK defaults isolated, builders, Python 3.9."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SEED_EXAMPLE, TEST_BUCKET, free_port
+
+ROLE = "arn:aws:iam::111111111111:role/mimsreg-registration"
+BUCKET = TEST_BUCKET
+
+
+def write_sdk_defaults(path: Path, role: str | None = None, bucket: str | None = None) -> Path:
+    """A SageMaker SDK defaults file (``SAGEMAKER_USER_CONFIG_OVERRIDE``) with a role, a bucket."""
+    lines = ["SchemaVersion: '1.0'", "SageMaker:"]
+    if bucket is not None:
+        lines += [
+            "  PythonSDK:",
+            "    Modules:",
+            "      Session:",
+            f"        DefaultS3Bucket: {bucket}",
+        ]
+    if role is not None:
+        lines += ["  ProcessingJob:", f"    RoleArn: {role}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_sdk_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SageMaker SDK defaults file of the machine leaks into a test (an empty one is used)."""
+    empty = tmp_path / "sagemaker-sdk-defaults-empty.yaml"
+    empty.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(empty))
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(empty))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def sdk_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Install a SageMaker SDK defaults file holding the given role and bucket."""
+
+    def install(role: str | None = ROLE, bucket: str | None = None) -> Path:
+        path = write_sdk_defaults(tmp_path / "sagemaker-sdk-defaults.yaml", role, bucket)
+        monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(path))
+        return path
+
+    return install
+
+
+def seed_config(**changes: Any) -> Any:
+    """The seed's FraudDetection configuration with a role and a bucket per region."""
+    from mimsreg.config import ModelRegistrationConfig
+
+    values: dict[str, Any] = {**SEED_EXAMPLE, "role": ROLE, "bucket": BUCKET, **changes}
+    return ModelRegistrationConfig(**values)
+
+
+@pytest.fixture
+def make_builder() -> Callable[..., Any]:
+    """A ModelRegistrationStepBuilder for the seed configuration; keyword arguments pass on."""
+    from mimsreg.pipeline import ModelRegistrationStepBuilder
+
+    def make(config: Any = None, **kwargs: Any) -> Any:
+        return ModelRegistrationStepBuilder(
+            config if config is not None else seed_config(), **kwargs
+        )
+
+    return make
+
+
+def definition_of(builder: Any, steps: Any, name: str = "mimsreg-test") -> dict[str, Any]:
+    """The parsed definition of a pipeline holding ``steps``."""
+    import json
+
+    return dict(json.loads(builder.pipeline(name, steps).definition()))
+
+
+def step_arguments(definition: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    return dict(definition["Steps"][index]["Arguments"])
+
+
+@pytest.fixture(scope="session")
+def python39_boto3(python39: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A Python 3.9 virtualenv holding only boto3 (what stock scikit-learn images offer).
+
+    Made once per test session from PyPI (about 10 s).
+    """
+    venv = tmp_path_factory.mktemp("py39-boto3")
+    subprocess.run([python39, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = str(venv / "bin" / "python")
+    result = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "boto3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"cannot install boto3 for Python 3.9: {result.stderr}")
+    return python
+
+
+@pytest.fixture(scope="session")
+def closed_port() -> int:
+    """A loopback port nothing listens on: a connection attempt fails at once."""
+    return free_port()
+
+
+@pytest.fixture
+def moto(aws: str) -> str:
+    """The session's moto server, reset, reached through AWS_ENDPOINT_URL, a bucket per region."""
+    return aws

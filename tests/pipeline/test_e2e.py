@@ -1,0 +1,129 @@
+"""End to end: render the pipeline, upload its files, run each step's job on Python 3.9 (moto).
+
+The job's command, arguments, environment and inputs come from the rendered definition; the
+inputs are downloaded from (moto's) S3 the way SageMaker would, the command runs with a Python 3.9
+interpreter that has nothing but boto3, and the model versions it creates are read back with
+boto3 from SageMaker Model Registry in each region.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import write_model_archive
+from tests.pipeline.conftest import ROLE, seed_config
+from tests.pipeline.jobsim import JobRun, run_step
+
+REGIONS = ("us-east-1", "eu-west-1")
+PACKAGED = "s3://mimsreg-test-us-east-1/packaging/execution-1/packaged_model/"
+PAYLOAD = "s3://mimsreg-test-us-east-1/payload/execution-1/"
+
+
+@pytest.fixture
+def rendered(moto: str, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
+    """The packaged model and a payload in S3, a two-region pipeline, its files uploaded."""
+    import boto3
+
+    from mimsreg.payload import generate_payload_archive
+    from mimsreg.pipeline import ModelRegistrationStepBuilder
+
+    archive = write_model_archive(tmp_path / "build" / "model.tar.gz", weights=b"xgboost")
+    payload = generate_payload_archive(seed_config().to_spec(), tmp_path / "build")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for source, folder in ((archive, PACKAGED), (payload.path, PAYLOAD)):
+        key = folder[len("s3://mimsreg-test-us-east-1/") :] + Path(source).name
+        s3.upload_file(str(source), "mimsreg-test-us-east-1", key)
+    builder = ModelRegistrationStepBuilder(seed_config(), role=ROLE)
+    model = builder.string_parameter("PackagedModelUri", PACKAGED)
+    steps = builder.create_step(model, regions=list(REGIONS), payload=PAYLOAD)
+    definition = json.loads(builder.pipeline("mimsreg-e2e", steps, [model]).definition())
+    uploads = builder.upload_runtime()
+    assert [u.status for u in uploads] == ["uploaded", "uploaded"]
+    return builder, definition
+
+
+def run_job(
+    definition: dict[str, Any], region: str, root: Path, python: str, moto_url: str
+) -> JobRun:
+    import boto3
+
+    environment = {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",  # SageMaker sets the job's (the pipeline's) region
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return run_step(
+        definition,
+        f"MimsModelRegistration-{region}",
+        root,
+        python,
+        boto3.client("s3", region_name="us-east-1"),
+        "execution-0001",
+        environment,
+    )
+
+
+def packages(region: str, group: str) -> list[dict[str, Any]]:
+    import boto3
+
+    client = boto3.client("sagemaker", region_name=region)
+    summaries = client.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+    return [client.describe_model_package(ModelPackageName=s["ModelPackageArn"]) for s in summaries]
+
+
+@pytest.mark.slow
+def test_each_step_registers_in_its_region_on_python_39(
+    rendered: tuple[Any, dict[str, Any]],
+    python39_boto3: str,
+    moto: str,
+    tmp_path: Path,
+) -> None:
+    """Both jobs exit 0, print one JSON result each, and create one version in their region,
+    with the artifact in that region's bucket; running them again changes nothing."""
+    builder, definition = rendered
+    group = builder.spec.model_package_group_name
+    for attempt, expected in enumerate(["created", "unchanged"]):
+        for region in REGIONS:
+            job = run_job(
+                definition, region, tmp_path / f"job-{region}-{attempt}", python39_boto3, moto
+            )
+            assert job.process.returncode == 0, job.process.stderr
+            result = json.loads(job.process.stdout.strip().splitlines()[-1])
+            assert (result["region"], result["status"], result["version"]) == (region, expected, 1)
+            document = json.loads(
+                job.local("/opt/ml/processing/output/results/results.json").read_text()
+            )
+            assert document["pipeline_execution_id"] == "execution-0001"
+            assert document["results"] == [result]
+    for region in REGIONS:
+        (package,) = packages(region, group)
+        container = package["InferenceSpecification"]["Containers"][0]
+        assert container["ModelDataUrl"].startswith(f"s3://mimsreg-test-{region}/")
+        assert f".dkr.ecr.{region}." in container["Image"]
+        assert container["Environment"]["SAGEMAKER_REGION"] == region
+        assert package["SamplePayloadUrl"].startswith(f"s3://mimsreg-test-{region}/")
+
+
+@pytest.mark.slow
+def test_job_refuses_a_spec_that_is_not_the_pipelines(
+    rendered: tuple[Any, dict[str, Any]], python39_boto3: str, moto: str, tmp_path: Path
+) -> None:
+    """A spec document replaced in S3 after rendering: exit 2, nothing registered."""
+    import boto3
+
+    builder, definition = rendered
+    bucket, _, key = builder.spec_uri[len("s3://") :].partition("/")
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=bucket, Key=key, Body=builder.spec_document.replace(b"my-team-id", b"other-team")
+    )
+    job = run_job(definition, "us-east-1", tmp_path / "job", python39_boto3, moto)
+    assert job.process.returncode == 2
+    assert "sha256" in job.process.stderr
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    assert client.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
