@@ -9,10 +9,11 @@ STAMP := $(VENV)/.installed-dev
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-regions \
+	bench-staging clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +51,11 @@ clean:  ## remove the virtualenv and caches
 
 bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
 	$(PY) bench/bench_local_inventory.py
+
+bench-regions: $(STAMP)  ## SageMaker backend: one registration in 1, 4, 8 regions, 50 ms per call
+	$(PY) bench/bench_regions.py
+
+bench-staging: $(STAMP)  ## SageMaker backend: staging 1 GiB to S3 against `aws s3 cp`, time and RSS
+	$(PY) bench/bench_staging.py
+
+bench: bench-local bench-regions bench-staging  ## every benchmark; each rewrites its docs section
