@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -29,6 +30,20 @@ def use_fake_credentials() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
+@dataclass(frozen=True)
+class Server:
+    """A child server process: where it listens, and its pid (for its CPU time)."""
+
+    url: str
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,8 +60,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 on a free port (our child, stopped on exit); its URL."""
+def moto_server() -> Iterator[Server]:
+    """A moto server on 127.0.0.1 on a free port (our child, stopped on exit)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -64,7 +79,7 @@ def moto_server() -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield Server(url, process.pid)
     finally:
         _stop(process)
 
@@ -77,8 +92,8 @@ def reset_moto(url: str) -> None:
 
 
 @contextmanager
-def latency_proxy(upstream: str, delay_ms: float) -> Iterator[str]:
-    """``bench/latency_proxy.py`` in front of ``upstream`` (our child, stopped on exit); its URL."""
+def latency_proxy(upstream: str, delay_ms: float) -> Iterator[Server]:
+    """``bench/latency_proxy.py`` in front of ``upstream`` (our child, stopped on exit)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -95,7 +110,7 @@ def latency_proxy(upstream: str, delay_ms: float) -> Iterator[str]:
         url = process.stdout.readline().decode().strip()
         if not url.startswith("http://"):
             raise RuntimeError("the latency proxy did not start")
-        yield url
+        yield Server(url, process.pid)
     finally:
         _stop(process)
 
