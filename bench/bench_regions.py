@@ -176,8 +176,8 @@ def report(samples: dict[int, list[Sample]], rounds: int, load: tuple[float, flo
             " building its per-client model caches, 12 calls; the first region also loads the"
             f" models) and {extra('moto_cpu'):.0f} ms of moto CPU, on two cores shared with"
             " other work, so the ratio moves with the machine's load: runs of this script"
-            " while the backend change was made ranged from 1.3 x on a quiet machine to"
-            " 1.8 x with both cores saturated by other work.",
+            " while the backend change was made gave 1.3 x to 1.8 x, the higher ones while"
+            " other work kept both cores busy.",
         ]
     )
 
