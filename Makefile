@@ -11,10 +11,11 @@ LINT_DIRS := $(wildcard src tests bench examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect bench-pipeline chromium clean
+.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect \
+	bench-pipeline bench-regions bench-staging chromium clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,7 +65,6 @@ demo: $(STAMP)  ## build the demo model and register it in a local inventory (ex
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
 	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
 
-bench: bench-inspect bench-pipeline  ## every benchmark (slow; writes docs/benchmarks.md)
 
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
@@ -77,3 +77,11 @@ bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versio
 
 bench-pipeline: $(STAMP)  ## pipeline step: import cost, offline definition cost vs the SDK by hand
 	$(PY) bench/bench_pipeline.py
+
+bench-regions: $(STAMP)  ## SageMaker backend: one registration in 1, 4, 8 regions, 50 ms per call
+	$(PY) bench/bench_regions.py
+
+bench-staging: $(STAMP)  ## SageMaker backend: staging 1 GiB to S3 against `aws s3 cp`, time and RSS
+	$(PY) bench/bench_staging.py
+
+bench: bench-inspect bench-local bench-pipeline bench-regions bench-staging  ## every benchmark (slow); each rewrites its docs section

@@ -9,8 +9,13 @@ beside it; the group is created unless it exists (a concurrent creator's "alread
 success); the version is created with a ``ClientToken`` derived from the identity, after a lookup
 of the identity among the group's versions so re-runs never duplicate.
 
-boto3 clients are made up front per region from one session (sessions are not thread-safe) in
-:meth:`SageMakerInventory.prepare`, or passed in (``clients=``) by tests and callers that own them.
+boto3 clients are made from one session (sessions are not thread-safe: under a lock), per region
+and service, by the region's thread when it first needs one, or passed in (``clients=``) by tests
+and callers that own them.
+
+Latency (see docs/benchmarks.md): regions run in parallel and a region that waits for another
+region's upload writes its record and schema meanwhile; copies under the multipart threshold are
+one CopyObject; a lookup that listed the group's versions spares ``ensure_group`` its describe.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mimsreg.errors import BadInputError, InventoryError, NotFoundError
 from mimsreg.inventory.base import (
@@ -47,6 +53,7 @@ META = "mimsreg:"  # prefix of our CustomerMetadataProperties keys
 MULTIPART_CHUNK = 16 * 1024 * 1024
 MAX_CONCURRENCY = 8
 DEFAULT_MAX_ATTEMPTS = 8
+GROUP_HINT_SECONDS = 60.0  # how long what a lookup saw of a group may stand in for a describe
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,9 @@ class SageMakerInventory(Inventory):
         max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         self._session = session
-        self._clients: dict[str, RegionClients] = dict(clients or {})
+        self._clients: dict[str, RegionClients] = dict(clients or {})  # the caller's
+        self._made: dict[tuple[str, str], Any] = {}  # (region, service) → client made here
+        self._planned: set[str] = set()  # regions of the plans prepared
         self._regions = list(regions or [])
         self._max_attempts = max_attempts
         self._retry_mode = retry_mode
@@ -131,9 +140,12 @@ class SageMakerInventory(Inventory):
         self._staged = threading.Condition()
         self._sources: dict[str, tuple[str, str]] = {}  # sha256 → (region, bucket) verified
         self._uploading: set[str] = set()
+        # (region, group) → (monotonic time, exists) as the last find_version saw it
+        self._group_hints: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._hints_lock = threading.Lock()
 
     # --- clients ------------------------------------------------------------------------------
-    def _make_clients(self, region: str) -> RegionClients:
+    def _make_client(self, region: str, service: str) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -141,29 +153,47 @@ class SageMakerInventory(Inventory):
             self._session = boto3.Session()
         # Standard/adaptive modes retry throttling and 5xx, never validation errors.
         retries: Any = {"max_attempts": self._max_attempts, "mode": self._retry_mode}
-        config = Config(
-            region_name=region,
-            retries=retries,
-            user_agent_extra="mimsreg",
-        )
-        return RegionClients(
-            s3=self._session.client("s3", config=config),
-            sagemaker=self._session.client("sagemaker", config=config),
-        )
+        config = Config(region_name=region, retries=retries, user_agent_extra="mimsreg")
+        return self._session.client(service, config=config)  # type: ignore[call-overload]
+
+    def _client(self, region: str, service: str) -> Any:
+        """The region's client for ``service``: the caller's, or made once when first needed.
+
+        Made under a lock (sessions are not thread-safe) in the region's own thread, so while
+        one region makes its clients (CPU work: about 10 ms each, more for the first of a
+        service, which loads its model) the regions already running wait on the network.
+        """
+        given = self._clients.get(region)
+        if given is not None:
+            return getattr(given, service)
+        with self._lock:
+            made = self._made.get((region, service))
+            if made is None:
+                made = self._made[(region, service)] = self._make_client(region, service)
+            return made
+
+    def _s3(self, region: str) -> S3Client:
+        return cast("S3Client", self._client(region, "s3"))
+
+    def _sagemaker(self, region: str) -> SageMakerClient:
+        return cast("SageMakerClient", self._client(region, "sagemaker"))
 
     def clients(self, region: str) -> RegionClients:
         """The region's clients, made once (under a lock: sessions are not thread-safe)."""
-        with self._lock:
-            if region not in self._clients:
-                self._clients[region] = self._make_clients(region)
-            return self._clients[region]
+        given = self._clients.get(region)
+        if given is not None:
+            return given
+        return RegionClients(s3=self._s3(region), sagemaker=self._sagemaker(region))
 
     def default_regions(self) -> list[str]:
-        """Regions to search when none is named: the configured ones, else the session's."""
+        """Regions to search when none is named: the configured ones, else those in use (given
+        clients, the last plan's), else the session's."""
         if self._regions:
             return list(self._regions)
-        if self._clients:
-            return sorted(self._clients)
+        with self._lock:
+            in_use = set(self._clients) | self._planned | {region for region, _ in self._made}
+        if in_use:
+            return sorted(in_use)
         import boto3
 
         with self._lock:
@@ -178,15 +208,18 @@ class SageMakerInventory(Inventory):
 
     # --- plan-level hooks ---------------------------------------------------------------------
     def prepare(self, plan: RegistrationPlan) -> None:
-        """Check every region has a bucket, and make every region's clients before threads run."""
+        """Check every region has a bucket, before any region writes anything.
+
+        Clients are made later, by each region's thread when it first needs one.
+        """
         missing = [r.region for r in plan.regions if r.bucket is None]
         if missing:
             raise BadInputError(
                 f"bucket: no S3 bucket for region(s) {', '.join(missing)}: set 'bucket' in the "
                 "config to a name, a name with {region}, or a mapping region → bucket"
             )
-        for region in plan.regions:
-            self.clients(region.region)
+        with self._lock:
+            self._planned.update(r.region for r in plan.regions)
 
     @staticmethod
     def _bucket(plan: RegionPlan) -> str:
@@ -251,12 +284,20 @@ class SageMakerInventory(Inventory):
         )
 
     def _stage_artifact(
-        self, plan: RegionPlan, artifact: Path, kms_key_id: str | None, progress: Progress | None
+        self,
+        plan: RegionPlan,
+        artifact: Path,
+        kms_key_id: str | None,
+        progress: Progress | None,
+        while_waiting: Callable[[], object] | None = None,
     ) -> str:
-        """Put the artifact in the region's bucket: skip, server-side copy, or upload once."""
+        """Put the artifact in the region's bucket: skip, server-side copy, or upload once.
+
+        ``while_waiting`` runs (once) if this region must wait for another region's upload.
+        """
         region, bucket, key = plan.region, self._bucket(plan), KEY_PREFIX + plan.artifact_key
         where = s3_uri(bucket, key)
-        s3 = self.clients(region).s3
+        s3 = self._s3(region)
         head = self._head(s3, bucket, key)
         if head is not None and self._matches(head, plan, where):
             with self._staged:
@@ -265,7 +306,7 @@ class SageMakerInventory(Inventory):
             if progress is not None:
                 progress(plan.size)
             return where
-        source = self._claim_source(plan.sha256)
+        source = self._claim_source(plan.sha256, while_waiting)
         extra = self._extra_args(plan, kms_key_id)
         if source is None:  # this thread uploads; the others will copy from here
             try:
@@ -290,20 +331,35 @@ class SageMakerInventory(Inventory):
             return where
         source_region, source_bucket = source
         extra["MetadataDirective"] = "REPLACE"
-        s3.copy(
-            {"Bucket": source_bucket, "Key": key},
-            bucket,
-            key,
-            ExtraArgs=extra,
-            SourceClient=self.clients(source_region).s3,
-            Config=self._transfer_config(),
-            Callback=progress,
-        )
+        if plan.size < MULTIPART_CHUNK:
+            # What the managed copy does below its multipart threshold, minus the HeadObject it
+            # sends first to learn the size we already know: one round trip fewer per region.
+            s3.copy_object(
+                CopySource={"Bucket": source_bucket, "Key": key}, Bucket=bucket, Key=key, **extra
+            )
+            if progress is not None:
+                progress(plan.size)
+        else:
+            s3.copy(
+                {"Bucket": source_bucket, "Key": key},
+                bucket,
+                key,
+                ExtraArgs=extra,
+                SourceClient=self._s3(source_region),
+                Config=self._transfer_config(),
+                Callback=progress,
+            )
         self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
         return where
 
-    def _claim_source(self, sha256: str) -> tuple[str, str] | None:
-        """A verified copy to copy from, or None when the caller must upload (waits meanwhile)."""
+    def _claim_source(
+        self, sha256: str, while_waiting: Callable[[], object] | None = None
+    ) -> tuple[str, str] | None:
+        """A verified copy to copy from, or None when the caller must upload (waits meanwhile).
+
+        Before the first wait, ``while_waiting`` runs outside the lock: the region does work of
+        its own while another region's upload is in flight instead of idling.
+        """
         with self._staged:
             while True:
                 source = self._sources.get(sha256)
@@ -312,6 +368,14 @@ class SageMakerInventory(Inventory):
                 if sha256 not in self._uploading:
                     self._uploading.add(sha256)
                     return None
+                if while_waiting is not None:
+                    self._staged.release()
+                    try:
+                        while_waiting()
+                    finally:
+                        self._staged.acquire()
+                    while_waiting = None
+                    continue  # the upload may have finished meanwhile
                 self._staged.wait()
 
     def _put_json(self, plan: RegionPlan, key: str, data: Any, kms_key_id: str | None) -> str:
@@ -321,21 +385,40 @@ class SageMakerInventory(Inventory):
 
     def _get_json(self, region: str, uri: str) -> Any:
         bucket, key = _parse_s3_uri(uri)
-        body = self.clients(region).s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = self._s3(region).get_object(Bucket=bucket, Key=key)["Body"].read()
         return json.loads(body)
 
     # --- groups -------------------------------------------------------------------------------
+    def _group_hint(self, region: str, group: str) -> bool | None:
+        """Whether a lookup just now saw the group exist (True) or not (False); None: unknown."""
+        with self._hints_lock:
+            seen = self._group_hints.pop((region, group), None)
+        if seen is None or time.monotonic() - seen[0] > GROUP_HINT_SECONDS:
+            return None
+        return seen[1]
+
+    def _note_group(self, region: str, group: str, exists: bool) -> None:
+        with self._hints_lock:
+            self._group_hints[(region, group)] = (time.monotonic(), exists)
+
     def ensure_group(self, plan: RegionPlan) -> None:
-        sagemaker = self.clients(plan.region).sagemaker
-        try:
-            sagemaker.describe_model_package_group(ModelPackageGroupName=plan.group)
+        sagemaker = self._sagemaker(plan.region)
+        # The executor looks the version up first, which already tells whether the group exists:
+        # use that rather than a DescribeModelPackageGroup round trip. Only definite answers
+        # count (versions listed, or "does not exist"); an empty list says nothing.
+        hint = self._group_hint(plan.region, plan.group)
+        if hint is True:
             return
-        except Exception as exc:
-            if not (
-                _error_code(exc) == "ValidationException"
-                and "does not exist" in _error_message(exc)
-            ):
-                raise
+        if hint is None:
+            try:
+                sagemaker.describe_model_package_group(ModelPackageGroupName=plan.group)
+                return
+            except Exception as exc:
+                if not (
+                    _error_code(exc) == "ValidationException"
+                    and "does not exist" in _error_message(exc)
+                ):
+                    raise
         description = (
             f"{plan.record.get('model_registration_domain')} / "
             f"{plan.record.get('model_registration_objective')} (mimsreg)"
@@ -358,8 +441,13 @@ class SageMakerInventory(Inventory):
             raise
 
     # --- versions -----------------------------------------------------------------------------
-    def _package_arns(self, region: str, group: str) -> list[str]:
-        sagemaker = self.clients(region).sagemaker
+    def _package_arns(self, region: str, group: str, note_group: bool = False) -> list[str]:
+        """The group's version ARNs, newest first ([] when the group does not exist).
+
+        ``note_group``: remember whether the group exists when the answer is definite, for the
+        ``ensure_group`` that follows a lookup.
+        """
+        sagemaker = self._sagemaker(region)
         arns: list[str] = []
         kwargs: dict[str, Any] = {
             "ModelPackageGroupName": group,
@@ -373,19 +461,24 @@ class SageMakerInventory(Inventory):
                 if _error_code(exc) == "ValidationException" and "does not exist" in (
                     _error_message(exc)
                 ):
+                    if note_group:
+                        self._note_group(region, group, False)
                     return []
                 raise
             arns.extend(item["ModelPackageArn"] for item in page.get("ModelPackageSummaryList", []))
+            if note_group and arns:
+                self._note_group(region, group, True)
             token = page.get("NextToken")
             if not token:
                 return arns
             kwargs["NextToken"] = token
 
     def _describe(self, region: str, arn: str) -> dict[str, Any]:
-        return dict(self.clients(region).sagemaker.describe_model_package(ModelPackageName=arn))
+        return dict(self._sagemaker(region).describe_model_package(ModelPackageName=arn))
 
     def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
-        for arn in self._package_arns(region, group):
+        arns = self._package_arns(region, group, note_group=True)
+        for arn in arns:
             package = self._describe(region, arn)
             metadata = package.get("CustomerMetadataProperties") or {}
             if metadata.get(META + "identity") == identity:
@@ -400,7 +493,24 @@ class SageMakerInventory(Inventory):
         progress: Progress | None = None,
     ) -> CreateOutcome:
         kms = plan.record.get("kms_key_id")
-        model_data_url = self._stage_artifact(plan, artifact, kms, progress)
+        documents: list[str] = []
+
+        def write_documents() -> None:
+            """The variable schema and the full record, beside the artifact."""
+            documents.append(
+                self._put_json(
+                    plan,
+                    f"{KEY_PREFIX}schemas/{plan.identity}.json",
+                    plan.record["variable_schema"],
+                    kms,
+                )
+            )
+            documents.append(
+                self._put_json(plan, f"{KEY_PREFIX}records/{plan.identity}.json", plan.record, kms)
+            )
+
+        # A region that must wait for another region's upload writes its documents meanwhile.
+        model_data_url = self._stage_artifact(plan, artifact, kms, progress, write_documents)
         payload_url = None
         if payload is not None and plan.payload_key is not None:
             payload_plan = replace(
@@ -411,15 +521,9 @@ class SageMakerInventory(Inventory):
                 payload_key=None,
             )
             payload_url = self._stage_artifact(payload_plan, payload, kms, None)
-        schema_uri = self._put_json(
-            plan,
-            f"{KEY_PREFIX}schemas/{plan.identity}.json",
-            plan.record["variable_schema"],
-            kms,
-        )
-        record_uri = self._put_json(
-            plan, f"{KEY_PREFIX}records/{plan.identity}.json", plan.record, kms
-        )
+        if not documents:
+            write_documents()
+        schema_uri, record_uri = documents
         request = self.create_request(plan, model_data_url, schema_uri, record_uri, payload_url)
         existing = self.find_version(plan.region, plan.group, plan.identity)
         if existing is not None:  # a concurrent writer registered it meanwhile
@@ -427,7 +531,7 @@ class SageMakerInventory(Inventory):
         actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
         first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
         self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
-        response = self.clients(plan.region).sagemaker.create_model_package(**request)
+        response = self._sagemaker(plan.region).create_model_package(**request)
         package = self._describe(plan.region, response["ModelPackageArn"])
         return CreateOutcome(self._record(plan.region, plan.group, package), True)
 
@@ -565,7 +669,7 @@ class SageMakerInventory(Inventory):
         if kms_key_id:
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
         body = json.dumps(data, indent=2, sort_keys=True).encode("utf-8")
-        self.clients(region).s3.put_object(
+        self._s3(region).put_object(
             Bucket=bucket,
             Key=key,
             Body=body,
@@ -596,7 +700,7 @@ class SageMakerInventory(Inventory):
     ) -> list[VersionRecord]:
         records: list[VersionRecord] = []
         for name in [region] if region else self.default_regions():
-            sagemaker = self.clients(name).sagemaker
+            sagemaker = self._sagemaker(name)
             groups = [group] if group else self._group_names(sagemaker)
             for group_name in groups:
                 for arn in self._package_arns(name, group_name):
@@ -629,7 +733,7 @@ class SageMakerInventory(Inventory):
         current = self.get_version(region, group, version)
         # Only the approval fields: AWS leaves every other field of the package as it is.
         description = f"{note} (by {actor})" if note else f"by {actor}"
-        self.clients(region).sagemaker.update_model_package(
+        self._sagemaker(region).update_model_package(
             ModelPackageArn=current.id,
             ModelApprovalStatus=status,  # type: ignore[arg-type]
             ApprovalDescription=description[:1024],
