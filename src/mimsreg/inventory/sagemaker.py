@@ -633,17 +633,8 @@ class SageMakerInventory(Inventory):
                         record = {"record_unavailable": f"{uri}: {_error_message(exc)}"}
                 history = self._stored_history(region, summary.record.get("record_uri"))
                 history = history or self._history(package)
-                return VersionRecord(
-                    region=summary.region,
-                    group=summary.group,
-                    version=summary.version,
-                    id=summary.id,
-                    sha256=summary.sha256,
-                    identity=summary.identity,
-                    approval_status=summary.approval_status,
-                    created_at=summary.created_at,
-                    artifact_uri=summary.artifact_uri,
-                    payload_uri=summary.payload_uri,
+                return replace(
+                    summary,
                     record={**record, "record_uri": uri} if uri else record,
                     approval_history=history,
                 )
