@@ -6,13 +6,13 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-dev
 # The Python trees ruff checks (wildcard: a fresh clone may not have bench/ yet).
-LINT_DIRS := $(wildcard src tests bench examples scripts)
+LINT_DIRS := $(wildcard src tests bench reliability examples scripts)
 
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect \
-	bench-pipeline bench-regions bench-staging chromium clean
+	bench-pipeline bench-regions bench-staging chromium clean reliability
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,10 @@ demo: $(STAMP)  ## build the demo model and register it in a local inventory (ex
 
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
+
+# Each reliability-* target (faults, concurrency, crash, fuzz) rewrites its section of
+# docs/reliability.md.
+reliability: reliability-faults reliability-concurrency reliability-crash reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info
