@@ -1,0 +1,175 @@
+"""Which leftovers of interrupted registrations may be removed: the decisions, without I/O.
+
+Portable (Python 3.9, standard library). A registration killed part-way can leave behind what it
+had written before its version existed: a temporary file in the local artifact store, a staged
+artifact no version references, the record and schema documents of an identity that never became
+a version, an incomplete S3 multipart upload, an expired create lock. A re-run of the same
+registration picks most of them up again; ``mimsreg gc`` removes the ones nobody came back for.
+
+Nothing younger than ``older_than`` is ever chosen, so a registration still in flight keeps what
+it is writing: the threshold must exceed the longest registration (default 24 hours).
+
+The backends list what they hold (:class:`StoredObject`, :class:`PendingUpload`) and what their
+versions reference; :func:`select_garbage` decides; the backends remove what it chose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mimsreg.errors import BadInputError
+
+__all__ = [
+    "DEFAULT_OLDER_THAN",
+    "INCOMPLETE_UPLOAD",
+    "STALE_LOCK",
+    "TEMPORARY_FILE",
+    "UNREFERENCED_ARTIFACT",
+    "UNREFERENCED_DOCUMENT",
+    "Garbage",
+    "PendingUpload",
+    "StoredObject",
+    "parse_duration",
+    "select_garbage",
+    "select_uploads",
+]
+
+DEFAULT_OLDER_THAN = "24h"
+
+TEMPORARY_FILE = "temporary-file"
+UNREFERENCED_ARTIFACT = "unreferenced-artifact"
+UNREFERENCED_DOCUMENT = "unreferenced-document"
+INCOMPLETE_UPLOAD = "incomplete-upload"
+STALE_LOCK = "stale-lock"
+
+TEMPORARY_PREFIX = ".incoming-"  # LocalInventory._store writes here, then renames into place
+ARTIFACTS = "artifacts/"
+LOCKS = "locks/"
+DOCUMENTS = ("records/", "schemas/", "approvals/")  # <identity>.json, beside the artifacts
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90s``, ``15m``, ``24h``, ``7d`` or a plain number of seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise BadInputError(
+            f"--older-than: {text!r} is not a duration (for example 30s, 15m, 24h, 7d)"
+        )
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A file of the local store or an S3 object: ``key`` is relative to the store's root (the
+    local ``$MIMSREG_HOME``, or the bucket's ``mimsreg/`` prefix); ``location`` names it whole."""
+
+    key: str
+    location: str
+    size: int
+    modified: datetime
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """An S3 multipart upload that was started and neither completed nor aborted."""
+
+    key: str
+    location: str
+    upload_id: str
+    initiated: datetime
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Garbage:
+    """One leftover chosen for removal; ``removed`` is False in a dry run."""
+
+    kind: str
+    location: str
+    region: str | None
+    size: int | None
+    age_seconds: float
+    removed: bool = False
+    upload_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "region": self.region,
+            "location": self.location,
+            "size": self.size,
+            "age_seconds": round(self.age_seconds, 3),
+            "removed": self.removed,
+        }
+        if self.upload_id is not None:
+            data["upload_id"] = self.upload_id
+        return data
+
+
+def _kind(
+    entry: StoredObject, artifacts: Collection[str], identities: Collection[str]
+) -> str | None:
+    """Why ``entry`` is garbage, ignoring its age; None when it is in use or not ours."""
+    name = entry.key.rsplit("/", 1)[-1]
+    if name.startswith(TEMPORARY_PREFIX):
+        return TEMPORARY_FILE
+    if entry.key.startswith(LOCKS):
+        return STALE_LOCK
+    if entry.key.startswith(ARTIFACTS):
+        return None if entry.key in artifacts else UNREFERENCED_ARTIFACT
+    if entry.key.startswith(DOCUMENTS) and name.endswith(".json"):
+        return None if name[: -len(".json")] in identities else UNREFERENCED_DOCUMENT
+    return None
+
+
+def _age(then: datetime, now: datetime) -> float:
+    return (now - then).total_seconds()
+
+
+def select_garbage(
+    entries: Iterable[StoredObject],
+    referenced_artifacts: Collection[str],
+    referenced_identities: Collection[str],
+    now: datetime,
+    older_than: float,
+) -> list[Garbage]:
+    """The entries to remove: ours, referenced by no version, and older than ``older_than``.
+
+    ``referenced_artifacts``: keys (as in ``StoredObject.key``) of every artifact and payload a
+    version points at; ``referenced_identities``: identities that have a version, whose record,
+    schema and approval documents stay. A lock is stale once it is older than the threshold.
+    """
+    chosen = []
+    for entry in entries:
+        kind = _kind(entry, referenced_artifacts, referenced_identities)
+        age = _age(entry.modified, now)
+        if kind is not None and age >= older_than:
+            chosen.append(Garbage(kind, entry.location, entry.region, entry.size, age))
+    return sorted(chosen, key=lambda g: (g.region or "", g.kind, g.location))
+
+
+def select_uploads(
+    uploads: Iterable[PendingUpload], now: datetime, older_than: float
+) -> list[Garbage]:
+    """Incomplete multipart uploads started more than ``older_than`` seconds ago."""
+    chosen = [
+        Garbage(
+            INCOMPLETE_UPLOAD,
+            upload.location,
+            upload.region,
+            None,
+            _age(upload.initiated, now),
+            upload_id=upload.upload_id,
+        )
+        for upload in uploads
+        if _age(upload.initiated, now) >= older_than
+    ]
+    return sorted(chosen, key=lambda g: (g.region or "", g.location, g.upload_id or ""))
