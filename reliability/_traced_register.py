@@ -7,10 +7,11 @@ written). Nothing else changes: the registration does exactly what ``mimsreg reg
 
 Phases: ``startup`` (no marker yet: interpreter and imports), ``config``, ``inspect`` (the
 archive's streaming pass), ``payload`` (the sample payload), ``lookup`` (the identity among
-existing versions), ``store-copy`` (local: artifact into the store, verified), ``db-transaction``
-/ ``db-committed`` (local: a write transaction), and for SageMaker ``stage-check`` (HeadObject),
-``upload`` (single or multipart), ``cross-region-copy``, ``documents`` (record, schema, approval
-history), ``group``, ``version-create``, ``version-created``; ``exit`` once the CLI returns.
+existing versions), ``store-copy`` (local: artifact into the store, verified),
+``db-transaction``, ``db-commit``, ``db-committed`` (local: a write transaction), and for
+SageMaker ``stage-check`` (HeadObject), ``upload`` (single or multipart),
+``cross-region-copy``, ``documents`` (record, schema, approval history), ``group``,
+``version-create``, ``version-created``; ``exit`` once the CLI returns.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import signal
 import sys
 import threading
 import time
@@ -44,9 +46,22 @@ OPERATION_PHASES = {
 }
 
 
+# ``MIMSREG_CRASH_AT=PHASE:N``: SIGKILL this process right after the N-th marker of PHASE, so
+# short phases (a transaction's commit, the moment after CreateModelPackage) are hit on purpose.
+_CRASH_PHASE, _, _CRASH_COUNT = os.environ.get("MIMSREG_CRASH_AT", "").partition(":")
+_seen: dict[str, int] = {}
+_seen_lock = threading.Lock()
+
+
 def mark(phase: str, region: str | None = None) -> None:
     where = region or getattr(_region, "name", None) or "-"
     os.write(2, f"@@phase {time.monotonic() - START:.4f} {where} {phase}\n".encode())
+    if phase != _CRASH_PHASE:
+        return
+    with _seen_lock:
+        _seen[phase] = _seen.get(phase, 0) + 1
+        if _seen[phase] == int(_CRASH_COUNT or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _before(phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,6 +117,7 @@ def install() -> None:
         mark("db-transaction")
         with write(self) as connection:
             yield connection
+            mark("db-commit")  # the statements ran; COMMIT is next
         mark("db-committed")
 
     LocalInventory._write = traced_write  # type: ignore[method-assign,assignment]

@@ -1,7 +1,7 @@
 """Crashes: SIGKILL ``mimsreg register`` at random moments, re-run it, then check what held.
 
 Run: ``make reliability-crash`` (or ``.venv/bin/python reliability/crash.py [--iterations 50]
-[--seed N] [--size-mib 24] [--backends local,sagemaker]``). Writes the ``crash`` section of
+[--seed N] [--size-mib 48] [--backends local,sagemaker]``). Writes the ``crash`` section of
 docs/reliability.md and exits 1 when an invariant broke.
 
 Per backend (the local SQLite inventory under a fresh ``MIMSREG_HOME``; SageMaker against a moto
@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -86,10 +87,12 @@ class Run:
 @dataclass
 class Iteration:
     number: int
-    kind: str
+    kind: str  # new-artifact | new-metadata
     group: str
-    kill_after: float
-    killed: bool  # False: the run finished before its kill time
+    method: str  # "timer": SIGKILL after kill_after seconds; "marker": at the marker crash_at
+    kill_after: float | None
+    crash_at: str | None  # PHASE:N, the N-th marker of PHASE
+    killed: bool  # False: the run finished before its kill
     phase: str  # the last phase the killed run reached ("finished" when it was not killed)
     region_phases: dict[str, str]
     rerun_seconds: float
@@ -126,7 +129,10 @@ class Verdict:
 def run_child(
     args: Sequence[str], env: dict[str, str], kill_after: float | None = None
 ) -> tuple[Run, bool]:
-    """Run ``mimsreg ARGS`` (traced); SIGKILL it after ``kill_after`` seconds if still running."""
+    """Run ``mimsreg ARGS`` (traced); SIGKILL it after ``kill_after`` seconds if still running.
+
+    The flag says whether it died of SIGKILL (sent here, or by itself at ``MIMSREG_CRASH_AT``).
+    """
     with tempfile.TemporaryFile() as stderr:
         started = time.monotonic()
         process = subprocess.Popen(
@@ -135,13 +141,12 @@ def run_child(
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
-        killed = False
         try:
             stdout, _ = process.communicate(timeout=kill_after)
         except subprocess.TimeoutExpired:
             process.kill()  # SIGKILL
             stdout, _ = process.communicate()
-            killed = True
+        killed = process.returncode == -signal.SIGKILL
         seconds = time.monotonic() - started
         stderr.seek(0)
         phases = []
@@ -388,9 +393,12 @@ def crash_backend(
     expected: set[tuple[str, str, int]] = set()
     extra = ["--region", ",".join(regions), *target.inventory_args(), "--json"]
 
-    def register(model: Path, config: Path, kill_after: float | None = None) -> tuple[Run, bool]:
+    def register(
+        model: Path, config: Path, kill_after: float | None = None, crash_at: str | None = None
+    ) -> tuple[Run, bool]:
+        child_env = {**env, "MIMSREG_CRASH_AT": crash_at} if crash_at else env
         run, killed = run_child(
-            ["register", str(model), "--config", str(config), *extra], env, kill_after
+            ["register", str(model), "--config", str(config), *extra], child_env, kill_after
         )
         for result in results_of(run):
             if result.get("status") in ("created", "unchanged"):
@@ -399,12 +407,14 @@ def crash_backend(
 
     model = new_archive(work, rng, size, -1)
     calibration: dict[str, float] = {}
+    markers: dict[str, collections.Counter[str]] = {}  # kind → phase → markers in a whole run
     for number, kind in ((-2, NEW_ARTIFACT), (-1, NEW_METADATA)):
         run, _ = register(model, config_file(work, number, "crash-calibration"))
         if run.returncode != 0:
             raise RuntimeError(f"calibration run failed ({run.returncode}): {run.stdout}")
         calibration[kind] = run.seconds
-    log(f"{target.name}: uninterrupted run, seconds: {calibration}")
+        markers[kind] = collections.Counter(phase for _, _, phase in run.phases)
+    log(f"{target.name}: uninterrupted run, seconds: {calibration}; markers: {markers}")
 
     done: list[Iteration] = []
     for number in range(iterations):
@@ -413,8 +423,17 @@ def crash_backend(
             model = new_archive(work, rng, size, number)
         group = f"crash-model-{number // 4:02d}"
         config = config_file(work, number, group)
-        kill_after = rng.uniform(0.0, calibration[kind])
-        killed_run, killed = register(model, config, kill_after)
+        # Alternately by kind: a timer over the whole run (phases hit as often as they last), or
+        # a marker drawn from the phases of a whole run (short phases hit as often as long ones).
+        method = "timer" if (number // 2) % 2 == 0 else "marker"
+        kill_after: float | None = None
+        crash_at: str | None = None
+        if method == "timer":
+            kill_after = rng.uniform(0.0, calibration[kind])
+        else:
+            phase = rng.choice(sorted(markers[kind]))
+            crash_at = f"{phase}:{rng.randint(1, markers[kind][phase])}"
+        killed_run, killed = register(model, config, kill_after, crash_at)
         rerun, _ = register(model, config)
         statuses = [str(result.get("status")) for result in results_of(rerun)]
         ok = rerun.returncode == 0 and len(statuses) == len(regions)
@@ -423,7 +442,9 @@ def crash_backend(
             number=number,
             kind=kind,
             group=group,
-            kill_after=round(kill_after, 3),
+            method=method,
+            kill_after=None if kill_after is None else round(kill_after, 3),
+            crash_at=crash_at,
             killed=killed,
             phase=killed_run.last_phase if killed else "finished",
             region_phases=killed_run.region_phases(),
@@ -433,8 +454,9 @@ def crash_backend(
         )
         done.append(iteration)
         outcome = "ok" if ok else f"FAILED ({rerun.returncode}) {rerun.stdout[-300:]}"
+        when = f"at {kill_after:5.2f}s" if kill_after is not None else f"at {crash_at}"
         log(
-            f"{target.name} #{number:02d} {kind:12} kill at {kill_after:5.2f}s: "
+            f"{target.name} #{number:02d} {kind:12} kill {when:24}: "
             f"{'killed in ' + iteration.phase if killed else 'finished first':28} "
             f"re-run {rerun.seconds:5.2f}s {statuses} {outcome}"
         )
@@ -492,6 +514,7 @@ PHASE_ORDER = [
     "group",
     "store-copy",
     "db-transaction",
+    "db-commit",
     "db-committed",
     "version-create",
     "version-created",
@@ -514,9 +537,13 @@ def report(
         f"{seed} --size-mib {size // MIB}`). {machine_facts()}.",
         "",
         f"Per backend: {iterations} iterations in {len(REGIONS)} regions "
-        f"({', '.join(REGIONS)}), each a `mimsreg register` SIGKILLed after a delay drawn "
-        "uniformly over the duration of an uninterrupted run of its kind, then re-run to "
-        f"completion. Even iterations register a new {size // MIB} MiB random archive (upload "
+        f"({', '.join(REGIONS)}), each a `mimsreg register` SIGKILLed, then re-run to "
+        "completion. Half the kills come from a timer drawn uniformly over the duration of an "
+        "uninterrupted run of the same kind (phases are hit as often as they last); the other "
+        "half at a marker drawn from those an uninterrupted run writes, phase first, then which "
+        "occurrence (the process SIGKILLs itself there, so a commit or the moment after "
+        "CreateModelPackage is hit as often as an upload). Even iterations register a new "
+        f"{size // MIB} MiB random archive (upload "
         "in 16 MiB parts, cross-region copies), odd ones the same archive with another "
         "description (a new version, artifact found in place); every fourth a new model package "
         "group. The phase is the last marker the killed process wrote (`reliability/"
@@ -524,19 +551,22 @@ def report(
         "counted by `mimsreg gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than "
         "0`, counted again by gc and by listing the store/buckets directly.",
         "",
-        "| backend | kills | phases hit | re-runs ok | duplicates | versions without artifact "
+        "| backend | SIGKILLs (timer + marker) | phases hit | re-runs ok | duplicates "
+        "| versions without artifact "
         "| versions (all verified) | integrity_check / foreign_key_check | orphans before gc "
         "| orphans after gc | held |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, (done, verdict) in runs.items():
-        kills = sum(i.killed for i in done)
+        timer = sum(i.killed for i in done if i.method == "timer")
+        marker = sum(i.killed for i in done if i.method == "marker")
         ok = sum(i.rerun_ok for i in done)
         before = ", ".join(f"{k} {v}" for k, v in verdict.orphans_before.items()) or "none"
         after = verdict.orphans_after + sum(verdict.leftovers_after.values())
         direct = ", ".join(f"{k} {v}" for k, v in verdict.leftovers_after.items())
         lines.append(
-            f"| {name} | {kills} of {len(done)} | {phase_counts(done)} | {ok}/{len(done)} "
+            f"| {name} | {timer + marker} of {len(done)} ({timer} + {marker}) "
+            f"| {phase_counts(done)} | {ok}/{len(done)} "
             f"| {verdict.duplicates} | {verdict.without_artifact} | {verdict.versions} "
             f"| {verdict.integrity} / {verdict.foreign_keys} | {before} | {after} ({direct}) "
             f"| {'yes' if verdict.held else 'NO'} |"
@@ -583,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--seed", type=int, default=None, help="default: a random one, recorded")
-    parser.add_argument("--size-mib", type=int, default=24)
+    parser.add_argument("--size-mib", type=int, default=48)
     parser.add_argument("--backends", default="local,sagemaker")
     parser.add_argument("--no-report", action="store_true", help="do not touch docs/")
     parser.add_argument("--json", type=Path, default=None, help="write every iteration here")
