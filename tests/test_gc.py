@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from mimsreg.inventory.gc import (
     INCOMPLETE_UPLOAD,
     STALE_LOCK,
     TEMPORARY_FILE,
+    TEMPORARY_FOLDER,
     UNREFERENCED_ARTIFACT,
     UNREFERENCED_DOCUMENT,
     PendingUpload,
@@ -34,6 +36,15 @@ from tests.helpers import make_plan, write_model_archive
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
 HOUR = 3600.0
+
+
+@pytest.fixture(autouse=True)
+def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """gc also cleans the system's temporary folder: here, a private one."""
+    folder = tmp_path / "system-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 def run(*args: object) -> Result:
@@ -158,6 +169,33 @@ def test_reused_artifact_is_touched_so_gc_leaves_it_to_the_registration(tmp_path
     assert time.time() - stored.stat().st_mtime < 60
     assert inventory.collect_garbage(0) == []
     assert stored.exists()
+
+
+def test_gc_removes_folders_killed_processes_left_in_the_temporary_folder(
+    system_tmp: Path,
+) -> None:
+    """A SIGKILLed register cannot remove its payload folder; gc does, once it is old."""
+    old = system_tmp / "mimsreg-payload-abc"
+    (old / "sub").mkdir(parents=True)
+    (old / "sub" / "payload.tar.gz").write_bytes(b"x" * 100)
+    young = system_tmp / "mimsreg-check-def"
+    young.mkdir()
+    other = system_tmp / "someone-elses-payload-ghi"
+    other.mkdir()
+    age(old, 2 * HOUR)
+    age(other, 2 * HOUR)
+    (system_tmp / "mimsreg-payload-file").write_bytes(b"not a folder")
+
+    dry = json.loads(run("gc", "--older-than", "1h", "--dry-run", "--json").stdout)
+    assert [(g["kind"], g["location"], g["size"]) for g in dry] == [
+        (TEMPORARY_FOLDER, str(old), 100)
+    ]
+    assert old.exists()
+    [removed] = json.loads(run("gc", "--older-than", "1h", "--json").stdout)
+    assert removed["removed"]
+    assert not old.exists()
+    assert young.exists()
+    assert other.exists()
 
 
 def test_gc_bad_duration_exits_2() -> None:

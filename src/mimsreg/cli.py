@@ -593,8 +593,10 @@ def gc_command(
 
     Local: temporary files and unreferenced artifacts of the artifact store. SageMaker: staged
     artifacts, payloads and record/schema/approval documents no version references, expired
-    create locks and incomplete multipart uploads, under mimsreg/ in each region's bucket.
+    create locks and incomplete multipart uploads, under mimsreg/ in each region's bucket. Both:
+    this user's mimsreg-payload-*/mimsreg-check-* folders in the system's temporary folder.
     """
+    from mimsreg.api import collect_temporary_folders
     from mimsreg.inventory import open_inventory
     from mimsreg.inventory.gc import parse_duration
 
@@ -604,6 +606,7 @@ def gc_command(
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
+    garbage += collect_temporary_folders(seconds, dry_run=dry_run)
     if as_json:
         echo_json([item.to_dict() for item in garbage])
         return

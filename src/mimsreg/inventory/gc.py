@@ -28,6 +28,8 @@ __all__ = [
     "INCOMPLETE_UPLOAD",
     "STALE_LOCK",
     "TEMPORARY_FILE",
+    "TEMPORARY_FOLDER",
+    "TEMPORARY_FOLDER_PREFIXES",
     "UNREFERENCED_ARTIFACT",
     "UNREFERENCED_DOCUMENT",
     "Garbage",
@@ -35,6 +37,7 @@ __all__ = [
     "StoredObject",
     "parse_duration",
     "select_garbage",
+    "select_temporary_folders",
     "select_uploads",
 ]
 
@@ -45,11 +48,15 @@ UNREFERENCED_ARTIFACT = "unreferenced-artifact"
 UNREFERENCED_DOCUMENT = "unreferenced-document"
 INCOMPLETE_UPLOAD = "incomplete-upload"
 STALE_LOCK = "stale-lock"
+TEMPORARY_FOLDER = "temporary-folder"
 
 TEMPORARY_PREFIX = ".incoming-"  # LocalInventory._store writes here, then renames into place
 ARTIFACTS = "artifacts/"
 LOCKS = "locks/"
 DOCUMENTS = ("records/", "schemas/", "approvals/")  # <identity>.json, beside the artifacts
+# Folders the CLI, the API and the processing job make in the system's temporary folder (sample
+# payloads, model checks); a killed process cannot remove its own.
+TEMPORARY_FOLDER_PREFIXES = ("mimsreg-payload-", "mimsreg-check-")
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -173,3 +180,16 @@ def select_uploads(
         if _age(upload.initiated, now) >= older_than
     ]
     return sorted(chosen, key=lambda g: (g.region or "", g.location, g.upload_id or ""))
+
+
+def select_temporary_folders(
+    entries: Iterable[StoredObject], now: datetime, older_than: float
+) -> list[Garbage]:
+    """mimsreg's own folders in the system's temporary folder, older than ``older_than``."""
+    chosen = [
+        Garbage(TEMPORARY_FOLDER, entry.location, None, entry.size, _age(entry.modified, now))
+        for entry in entries
+        if entry.key.startswith(TEMPORARY_FOLDER_PREFIXES)
+        and _age(entry.modified, now) >= older_than
+    ]
+    return sorted(chosen, key=lambda g: g.location)
