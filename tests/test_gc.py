@@ -25,6 +25,8 @@ from mimsreg.inventory.gc import (
     UNREFERENCED_DOCUMENT,
     PendingUpload,
     StoredObject,
+    in_flight_keys,
+    in_flight_records,
     parse_duration,
     select_garbage,
     select_uploads,
@@ -97,6 +99,25 @@ def test_select_garbage_keeps_what_versions_use_and_anything_young() -> None:
         (UNREFERENCED_DOCUMENT, "store/schemas/id2.json"),
     ]
     assert all(g.age_seconds == 2 * HOUR and not g.removed for g in chosen)
+
+
+def test_young_records_of_identities_without_a_version_name_the_artifacts_in_use() -> None:
+    """A registration in flight has written its record; what it names must stay."""
+    entries = [
+        entry("records/inflight.json", 60),
+        entry("records/abandoned.json", 2 * HOUR),
+        entry("records/done.json", 60),
+        entry("schemas/inflight.json", 60),
+    ]
+    young = in_flight_records(entries, {"done"}, NOW, HOUR)
+    assert [e.key for e in young] == ["records/inflight.json"]
+    record = {"artifact": {"sha256": "ab" * 32}, "payload_sha256": "cd" * 32}
+    assert in_flight_keys(record) == {
+        f"artifacts/sha256/{'ab' * 32}/model.tar.gz",
+        f"artifacts/sha256/{'cd' * 32}/payload.tar.gz",
+    }
+    assert in_flight_keys({"artifact": "damaged"}) == set()
+    assert in_flight_keys([1, 2]) == set()
 
 
 def test_select_uploads_by_age() -> None:
@@ -278,3 +299,25 @@ def test_sagemaker_gc_needs_a_bucket_when_a_region_has_no_version() -> None:
     named = run("gc", "--inventory", "sagemaker", "--region", "eu-west-1", "--bucket", TEST_BUCKET)
     assert named.exit_code == 0, named.output
     assert "removed 0 item(s)" in named.stderr
+
+
+@pytest.mark.usefixtures("aws")
+def test_sagemaker_gc_leaves_an_old_artifact_a_registration_in_flight_reuses() -> None:
+    """An artifact staged long ago and found in place keeps its age; the young record of the
+    registration reusing it protects it until its version exists."""
+    region = "us-east-1"
+    bucket = TEST_BUCKET.format(region=region)
+    s3 = boto3.client("s3", region_name=region)
+    digest = "ab" * 32
+    artifact = f"mimsreg/artifacts/sha256/{digest}/model.tar.gz"
+    abandoned = f"mimsreg/artifacts/sha256/{'cd' * 32}/model.tar.gz"
+    s3.put_object(Bucket=bucket, Key=artifact, Body=b"model")
+    s3.put_object(Bucket=bucket, Key=abandoned, Body=b"model")
+    time.sleep(3)
+    record = {"artifact": {"sha256": digest}}
+    s3.put_object(Bucket=bucket, Key="mimsreg/records/inflight.json", Body=json.dumps(record))
+    args = ["gc", "--inventory", "sagemaker", "--region", region, "--bucket", TEST_BUCKET]
+    result = run(*args, "--older-than", "2s", "--json")
+    assert result.exit_code == 0, result.output
+    assert [g["location"] for g in json.loads(result.stdout)] == [f"s3://{bucket}/{abandoned}"]
+    s3.head_object(Bucket=bucket, Key=artifact)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from mimsreg.errors import BadInputError
+from mimsreg.plan import artifact_key
 
 __all__ = [
     "DEFAULT_OLDER_THAN",
@@ -35,6 +36,8 @@ __all__ = [
     "Garbage",
     "PendingUpload",
     "StoredObject",
+    "in_flight_keys",
+    "in_flight_records",
     "parse_duration",
     "select_garbage",
     "select_temporary_folders",
@@ -161,6 +164,41 @@ def select_garbage(
         if kind is not None and age >= older_than:
             chosen.append(Garbage(kind, entry.location, entry.region, entry.size, age))
     return sorted(chosen, key=lambda g: (g.region or "", g.kind, g.location))
+
+
+def in_flight_records(
+    entries: Iterable[StoredObject],
+    referenced_identities: Collection[str],
+    now: datetime,
+    older_than: float,
+) -> list[StoredObject]:
+    """Record documents younger than the threshold whose identity has no version yet: those of
+    registrations in flight (or killed recently)."""
+    return [
+        entry
+        for entry in entries
+        if entry.key.startswith("records/")
+        and entry.key.endswith(".json")
+        and entry.key[len("records/") : -len(".json")] not in referenced_identities
+        and _age(entry.modified, now) < older_than
+    ]
+
+
+def in_flight_keys(record: Any) -> set[str]:
+    """Store keys of the artifact and payload a (record document of a) registration will use.
+
+    An artifact found in place is reused as it is, so its age says nothing about whether a
+    registration is about to reference it; the young record documents do.
+    """
+    if not isinstance(record, dict):
+        return set()
+    keys = set()
+    artifact = record.get("artifact")
+    if isinstance(artifact, dict) and isinstance(artifact.get("sha256"), str):
+        keys.add(artifact_key(artifact["sha256"]))
+    if isinstance(record.get("payload_sha256"), str):
+        keys.add(artifact_key(record["payload_sha256"], "payload.tar.gz"))
+    return keys
 
 
 def select_uploads(

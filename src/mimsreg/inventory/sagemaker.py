@@ -43,6 +43,8 @@ from mimsreg.inventory.gc import (
     Garbage,
     PendingUpload,
     StoredObject,
+    in_flight_keys,
+    in_flight_records,
     select_garbage,
     select_uploads,
 )
@@ -766,7 +768,9 @@ class SageMakerInventory(Inventory):
         multipart uploads under ``mimsreg/``, all older than ``older_than`` seconds.
 
         ``bucket``: the bucket name (``{region}`` filled in); without it, the bucket the region's
-        versions point at.
+        versions point at. An artifact found in place is reused without being rewritten, so its
+        age proves nothing: the artifacts and payloads named by young record documents of
+        identities without a version (registrations in flight) are kept too.
         """
         chosen: list[Garbage] = []
         for region in list(regions or self.default_regions()):
@@ -790,14 +794,17 @@ class SageMakerInventory(Inventory):
                 where, key = _parse_s3_uri(uri or "")
                 if where == name and key.startswith(KEY_PREFIX):
                     referenced.add(key[len(KEY_PREFIX) :])
+        identities = {version.identity for version in versions}
         s3 = self._s3(region)
-        chosen = select_garbage(
-            self._objects(s3, region, name),
-            referenced,
-            {version.identity for version in versions},
-            now,
-            older_than,
-        ) + select_uploads(self._uploads(s3, region, name), now, older_than)
+        objects = self._objects(s3, region, name)
+        for record in in_flight_records(objects, identities, now, older_than):
+            try:
+                referenced |= in_flight_keys(self._get_json(region, record.location))
+            except Exception as exc:  # removed meanwhile, or unreadable: protects nothing
+                if not _is_client_error(exc) and not isinstance(exc, ValueError):
+                    raise
+        chosen = select_garbage(objects, referenced, identities, now, older_than)
+        chosen += select_uploads(self._uploads(s3, region, name), now, older_than)
         if dry_run:
             return chosen
         for item in chosen:
