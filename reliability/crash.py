@@ -554,6 +554,13 @@ def report(
         "counted by `mimsreg gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than "
         "0`, counted again by gc and by listing the store/buckets directly.",
         "",
+        "The documented cleanup command is `mimsreg gc [--inventory URI] [--region R ...] "
+        "[--bucket B] [--older-than 24h] [--dry-run] [--json]` (README, Commands): temporary and "
+        "unreferenced files of the local store; in S3 unreferenced staged artifacts and "
+        "documents, expired `mimsreg/locks/` objects, incomplete multipart uploads; this user's "
+        "`mimsreg-payload-*`/`mimsreg-check-*` temporary folders. Nothing younger than "
+        "`--older-than` is touched, so a registration in flight is never broken.",
+        "",
         "| backend | SIGKILLs (timer + marker) | phases hit | re-runs ok | duplicates "
         "| versions without artifact "
         "| versions (all verified) | integrity_check / foreign_key_check | orphans before gc "
