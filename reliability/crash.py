@@ -381,6 +381,16 @@ def results_of(run: Run) -> list[dict[str, Any]]:
     return results if isinstance(results, list) else []
 
 
+def killed_phase(run: Run, killed: bool, crash_at: str | None) -> str:
+    """Where the kill landed: the drawn marker's phase (other regions' threads may have written
+    a marker after it), else the last marker written; ``finished`` when nothing was killed."""
+    if not killed:
+        return "finished"
+    if crash_at is not None:
+        return crash_at.split(":", 1)[0]
+    return run.last_phase
+
+
 def crash_backend(
     target: Target,
     iterations: int,
@@ -450,7 +460,7 @@ def crash_backend(
             kill_after=None if kill_after is None else round(kill_after, 3),
             crash_at=crash_at,
             killed=killed,
-            phase=killed_run.last_phase if killed else "finished",
+            phase=killed_phase(killed_run, killed, crash_at),
             region_phases=killed_run.region_phases(),
             rerun_seconds=round(rerun.seconds, 3),
             rerun_ok=ok,
