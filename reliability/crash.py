@@ -559,8 +559,9 @@ def report(
         f"{size // MIB} MiB random archive (upload "
         "in 16 MiB parts, cross-region copies), odd ones the same archive with another "
         "description (a new version, artifact found in place); every fourth a new model package "
-        "group. The phase is the last marker the killed process wrote (`reliability/"
-        "_traced_register.py`); `finished`: it completed before its kill time. Orphans are "
+        "group. The phase of a timer kill is the last marker the killed process wrote "
+        "(`reliability/_traced_register.py`), of a marker kill the drawn one; `finished`: the "
+        "run completed before its kill (or never reached the drawn marker). Orphans are "
         "counted by `mimsreg gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than "
         "0`, counted again by gc and by listing the store/buckets directly.",
         "",
