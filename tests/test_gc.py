@@ -99,6 +99,9 @@ def test_select_garbage_keeps_what_versions_use_and_anything_young() -> None:
         (UNREFERENCED_DOCUMENT, "store/schemas/id2.json"),
     ]
     assert all(g.age_seconds == 2 * HOUR and not g.removed for g in chosen)
+    # --older-than 0 removes an expired lock, never one younger than twice the lease
+    locks = [entry("locks/old", 61), entry("locks/live", 20)]
+    assert [g.location for g in select_garbage(locks, (), (), NOW, 0)] == ["store/locks/old"]
 
 
 def test_young_records_of_identities_without_a_version_name_the_artifacts_in_use() -> None:
@@ -241,11 +244,12 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
         "mimsreg/artifacts/sha256/" + "f" * 64 + "/model.tar.gz",
         "mimsreg/records/" + "9" * 64 + ".json",
         "mimsreg/schemas/" + "9" * 64 + ".json",
-        "mimsreg/locks/some-identity",
     }
     for key in orphans:
         s3.put_object(Bucket=bucket, Key=key, Body=b"left behind")
     s3.put_object(Bucket=bucket, Key="elsewhere/not-ours", Body=b"x")
+    live_lock = "mimsreg/locks/crash-model.json"  # seconds old: a live lease, kept
+    s3.put_object(Bucket=bucket, Key=live_lock, Body=b"{}")
     upload = s3.create_multipart_upload(Bucket=bucket, Key="mimsreg/artifacts/sha256/ab/x")
 
     young = run("gc", "--inventory", "sagemaker", "--region", region, "--dry-run", "--json")
@@ -270,7 +274,6 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
     assert {g["kind"] for g in json.loads(dry.stdout)} == {
         UNREFERENCED_ARTIFACT,
         UNREFERENCED_DOCUMENT,
-        STALE_LOCK,
         INCOMPLETE_UPLOAD,
     }
     removed = run(
@@ -284,7 +287,7 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
     }
     assert [i["upload_id"] for i in items if i["kind"] == INCOMPLETE_UPLOAD] == [upload["UploadId"]]
     after = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert after == before | {"elsewhere/not-ours"}
+    assert after == before | {"elsewhere/not-ours", live_lock}
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     [again] = execute_plan(make_plan(model, [region]), inventory, model)
     assert (again.version, again.status) == (result.version, "unchanged")

@@ -56,6 +56,10 @@ TEMPORARY_FOLDER = "temporary-folder"
 TEMPORARY_PREFIX = ".incoming-"  # LocalInventory._store writes here, then renames into place
 ARTIFACTS = "artifacts/"
 LOCKS = "locks/"
+# A create lock (mimsreg/locks/<group>.json) is a 30 s lease that its live holder renews by
+# rewriting it: one older than twice that is stale, and none younger is removed whatever
+# --older-than says, so gc never breaks a live holder's mutual exclusion.
+MIN_LOCK_AGE = 60.0
 DOCUMENTS = ("records/", "schemas/", "approvals/")  # <identity>.json, beside the artifacts
 # Folders the CLI, the API and the processing job make in the system's temporary folder (sample
 # payloads, model checks); a killed process cannot remove its own.
@@ -155,13 +159,15 @@ def select_garbage(
 
     ``referenced_artifacts``: keys (as in ``StoredObject.key``) of every artifact and payload a
     version points at; ``referenced_identities``: identities that have a version, whose record,
-    schema and approval documents stay. A lock is stale once it is older than the threshold.
+    schema and approval documents stay. A lock is stale once older than the threshold and than
+    ``MIN_LOCK_AGE`` (its holder renews a live one).
     """
     chosen = []
     for entry in entries:
         kind = _kind(entry, referenced_artifacts, referenced_identities)
         age = _age(entry.modified, now)
-        if kind is not None and age >= older_than:
+        threshold = max(older_than, MIN_LOCK_AGE) if kind == STALE_LOCK else older_than
+        if kind is not None and age >= threshold:
             chosen.append(Garbage(kind, entry.location, entry.region, entry.size, age))
     return sorted(chosen, key=lambda g: (g.region or "", g.kind, g.location))
 
