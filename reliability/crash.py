@@ -10,8 +10,8 @@ server, our child on 127.0.0.1), three regions, in a fresh scratch folder:
 1. calibration: two uninterrupted registrations, timed, of the two kinds the iterations use: a
    *new artifact* (a fresh random archive of ``--size-mib``, so staging, multipart upload and
    cross-region copies all happen) and *new metadata* (the same archive, another description, so
-   the artifact is found in place and only a new version is made). Every fourth iteration names a
-   new model package group, so group creation is hit too;
+   the artifact is found in place and only a new version is made). Every fourth iteration (from
+   the third) names a new model package group, so group creation is hit too;
 2. each iteration starts ``mimsreg register`` (``_traced_register.py``: the real CLI writing a
    phase marker on stderr before each step), sends SIGKILL after a delay drawn uniformly (seeded
    RNG) over the calibrated duration of that kind, notes the last phase reached, then re-runs
@@ -435,7 +435,9 @@ def crash_backend(
         kind = NEW_ARTIFACT if number % 2 == 0 else NEW_METADATA
         if kind == NEW_ARTIFACT:
             model = new_archive(work, rng, size, number)
-        group = f"crash-model-{number // 4:02d}"
+        # A new group at iterations 2, 6, 10...: new artifacts killed at a marker, so the drawn
+        # marker may be the group's creation.
+        group = f"crash-model-{(number + 2) // 4:02d}"
         config = config_file(work, number, group)
         # Alternately by kind: a timer over the whole run (phases hit as often as they last), or
         # a marker drawn from the phases of a whole run (short phases hit as often as long ones).
@@ -542,6 +544,45 @@ def phase_counts(done: list[Iteration]) -> str:
     return ", ".join(f"{phase} {counts[phase]}" for phase in ordered)
 
 
+METHOD = """
+Per backend: {iterations} iterations in {regions[0]}, {regions[1]} and {regions[2]}, each a
+`mimsreg register` SIGKILLed, then re-run to completion. Half the kills come from a timer drawn
+uniformly over the duration of an uninterrupted run of the same kind (phases are hit as often as
+they last); the other half at a marker drawn from those an uninterrupted run writes, phase first,
+then which occurrence (the process SIGKILLs itself there, so a commit or the moment after
+CreateModelPackage is hit as often as an upload). Even iterations register a new {size} MiB
+random archive (upload in 16 MiB parts, cross-region copies), odd ones the same archive with
+another description (a new version, artifact found in place); every fourth (from the third) a
+new model package group. The phase of a timer kill is the last marker the killed process wrote
+(`reliability/_traced_register.py`), of a marker kill the drawn one; `finished`: the run
+completed before its kill (or never reached the drawn marker). Orphans are counted by `mimsreg
+gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than 0`, counted again by gc and by
+listing the store, the buckets and TMPDIR directly.
+"""
+
+CLEANUP = """
+The documented cleanup command is `mimsreg gc [--inventory URI] [--region R ...] [--bucket B]
+[--older-than 24h] [--dry-run] [--json]` (README, Commands): temporary and unreferenced files of
+the local store; in S3 unreferenced staged artifacts and documents, expired `mimsreg/locks/`
+objects, incomplete multipart uploads; this user's `mimsreg-payload-*`/`mimsreg-check-*`
+temporary folders. Nothing younger than `--older-than` is touched, so a registration in flight
+is never broken.
+"""
+
+# What each kind of orphan is, for the findings (named, and removed by mimsreg gc).
+ORPHAN_NOTES = {
+    "temporary-file": "`.incoming-*` copies a kill interrupted in the local store (up to the "
+    "artifact's size each; the re-run writes its own)",
+    "temporary-folder": "`mimsreg-payload-*` folders of killed processes in TMPDIR (a few KB "
+    "each); found by the first runs, now removed by `mimsreg gc` too",
+    "incomplete-upload": "multipart uploads a kill interrupted (S3 bills their parts until they "
+    "are aborted; a bucket lifecycle rule AbortIncompleteMultipartUpload does the same)",
+    "unreferenced-artifact": "staged artifacts no version references",
+    "unreferenced-document": "record/schema/approval documents of identities without a version",
+    "stale-lock": "create locks of killed holders",
+}
+
+
 def report(
     runs: dict[str, tuple[list[Iteration], Verdict]], seed: int, size: int, iterations: int
 ) -> str:
@@ -549,28 +590,9 @@ def report(
         f"`make reliability-crash` (`reliability/crash.py --iterations {iterations} --seed "
         f"{seed} --size-mib {size // MIB}`). {machine_facts()}.",
         "",
-        f"Per backend: {iterations} iterations in {len(REGIONS)} regions "
-        f"({', '.join(REGIONS)}), each a `mimsreg register` SIGKILLed, then re-run to "
-        "completion. Half the kills come from a timer drawn uniformly over the duration of an "
-        "uninterrupted run of the same kind (phases are hit as often as they last); the other "
-        "half at a marker drawn from those an uninterrupted run writes, phase first, then which "
-        "occurrence (the process SIGKILLs itself there, so a commit or the moment after "
-        "CreateModelPackage is hit as often as an upload). Even iterations register a new "
-        f"{size // MIB} MiB random archive (upload "
-        "in 16 MiB parts, cross-region copies), odd ones the same archive with another "
-        "description (a new version, artifact found in place); every fourth a new model package "
-        "group. The phase of a timer kill is the last marker the killed process wrote "
-        "(`reliability/_traced_register.py`), of a marker kill the drawn one; `finished`: the "
-        "run completed before its kill (or never reached the drawn marker). Orphans are "
-        "counted by `mimsreg gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than "
-        "0`, counted again by gc and by listing the store/buckets directly.",
+        " ".join(METHOD.format(iterations=iterations, size=size // MIB, regions=REGIONS).split()),
         "",
-        "The documented cleanup command is `mimsreg gc [--inventory URI] [--region R ...] "
-        "[--bucket B] [--older-than 24h] [--dry-run] [--json]` (README, Commands): temporary and "
-        "unreferenced files of the local store; in S3 unreferenced staged artifacts and "
-        "documents, expired `mimsreg/locks/` objects, incomplete multipart uploads; this user's "
-        "`mimsreg-payload-*`/`mimsreg-check-*` temporary folders. Nothing younger than "
-        "`--older-than` is touched, so a registration in flight is never broken.",
+        " ".join(CLEANUP.split()),
         "",
         "| backend | SIGKILLs (timer + marker) | phases hit | re-runs ok | duplicates "
         "| versions without artifact "
@@ -612,9 +634,11 @@ def report(
     lines += ["", "Findings:", ""]
     for name, (_, verdict) in runs.items():
         for problem in verdict.problems:
-            lines.append(f"- {name}: {problem}")
+            lines.append(f"- {name}: FAILED: {problem}")
+        for kind, count in verdict.orphans_before.items():
+            lines.append(f"- {name}: {count} {ORPHAN_NOTES.get(kind, kind)}: removed by gc.")
     if lines[-1] == "":
-        lines.append("- none: every invariant held.")
+        lines.append("- none.")
     return "\n".join(lines)
 
 
