@@ -222,6 +222,28 @@ def test_gc_removes_folders_killed_processes_left_in_the_temporary_folder(
     assert other.exists()
 
 
+def test_local_gc_keeps_artifacts_of_another_inventory_sharing_the_store(tmp_path: Path) -> None:
+    """sqlite:///x/a.db and sqlite:///x/b.db share x/artifacts: gc of b keeps what a uses."""
+    model = write_model_archive(tmp_path / "model.tar.gz")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "notes.db").write_bytes(b"")  # an empty SQLite file, not an inventory
+    first = f"sqlite://{folder / 'a.db'}"
+    assert run("register", model, "--config", EXAMPLE_CONFIG, "--inventory", first).exit_code == 0
+    LocalInventory(folder / "b.db").close()
+    stored = [p for p in (folder / "artifacts").rglob("*") if p.is_file()]
+    for path in stored:
+        age(path, 2 * HOUR)
+    result = run("gc", "--inventory", f"sqlite://{folder / 'b.db'}", "--json")
+    assert (result.exit_code, result.stdout.strip()) == (0, "[]")
+    assert all(path.exists() for path in stored)
+    (folder / "broken.db").write_bytes(b"not a database at all, " * 100)
+    broken = run("gc", "--inventory", f"sqlite://{folder / 'b.db'}")
+    assert broken.exit_code == 1
+    assert "broken.db" in broken.stderr
+    assert all(path.exists() for path in stored)
+
+
 def test_gc_bad_duration_exits_2() -> None:
     result = run("gc", "--older-than", "yesterday")
     assert result.exit_code == 2

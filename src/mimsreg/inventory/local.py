@@ -381,16 +381,35 @@ class LocalInventory(Inventory):
         return entries
 
     def _referenced_keys(self, connection: sqlite3.Connection) -> set[str]:
-        """Store keys of every artifact and payload a version points at."""
+        """Store keys of every artifact and payload a version points at, in this inventory and
+        in any other one whose database sits beside it (``sqlite:///x/a.db`` and
+        ``sqlite:///x/b.db`` share the store in ``x``)."""
+        uris = list(connection.execute("SELECT artifact_uri, payload_uri FROM versions"))
+        for other in sorted(self.artifact_root.glob("*.db")):
+            if other.resolve() != self.database.resolve():
+                uris.extend(self._uris_of(other))
         keys = set()
-        for row in connection.execute("SELECT artifact_uri, payload_uri FROM versions"):
-            for uri in row:
-                if not uri:
-                    continue
-                path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-                if path.is_relative_to(self.artifact_root):
-                    keys.add(path.relative_to(self.artifact_root).as_posix())
+        for uri in (uri for row in uris for uri in row if uri):
+            path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+            if path.is_relative_to(self.artifact_root):
+                keys.add(path.relative_to(self.artifact_root).as_posix())
         return keys
+
+    @staticmethod
+    def _uris_of(database: Path) -> list[tuple[str | None, str | None]]:
+        try:
+            other = sqlite3.connect(str(database), timeout=BUSY_TIMEOUT_SECONDS)
+            try:
+                return list(other.execute("SELECT artifact_uri, payload_uri FROM versions"))
+            finally:
+                other.close()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):  # not an inventory: it references nothing here
+                return []
+            raise InventoryError(
+                f"cannot read the inventory {str(database)!r} that shares this artifact store, "
+                f"so nothing is removed: {exc}"
+            ) from exc
 
     def collect_garbage(
         self,
