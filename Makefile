@@ -73,6 +73,12 @@ bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sh
 # docs/reliability.md.
 reliability: reliability-faults reliability-concurrency reliability-crash reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
+.PHONY: reliability-crash
+CRASH_ITERATIONS ?= 50
+CRASH_SEED ?= 20261128
+reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans
+	$(PY) reliability/crash.py --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED)
+
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,12 @@ from mimsreg.errors import CheckFailedError
 from mimsreg.execute import RegistrationResult, execute_plan, planned_results
 from mimsreg.inventory import Inventory, open_inventory
 from mimsreg.inventory.base import Progress
+from mimsreg.inventory.gc import (
+    TEMPORARY_FOLDER_PREFIXES,
+    Garbage,
+    StoredObject,
+    select_temporary_folders,
+)
 from mimsreg.package import inspect_package
 from mimsreg.payload import PreparedPayload, prepare_payload
 from mimsreg.plan import RegistrationContext, RegistrationPlan, build_plan
@@ -28,6 +37,7 @@ from mimsreg.spec import RegistrationSpec
 __all__ = [
     "ConfigLike",
     "PreparedPayload",
+    "collect_temporary_folders",
     "current_context",
     "plan_registration",
     "prepare_payload",
@@ -137,3 +147,37 @@ def register(
         finally:
             if isinstance(inventory, str):
                 backend.close()
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:  # removed meanwhile
+            continue
+    return total
+
+
+def collect_temporary_folders(
+    older_than: float, *, dry_run: bool = False, folder: str | Path | None = None
+) -> list[Garbage]:
+    """Remove this user's ``mimsreg-payload-*`` / ``mimsreg-check-*`` folders that killed
+    processes left in ``folder`` (default: the system's temporary folder), once older than
+    ``older_than`` seconds; return them (``removed`` False in a dry run)."""
+    root = Path(folder or tempfile.gettempdir())
+    user = os.getuid() if hasattr(os, "getuid") else None
+    entries = []
+    for path in sorted(root.iterdir()):
+        if not path.name.startswith(TEMPORARY_FOLDER_PREFIXES) or path.is_symlink():
+            continue
+        status = path.stat()
+        if path.is_dir() and (user is None or status.st_uid == user):
+            modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
+            entries.append(StoredObject(path.name, str(path), _folder_size(path), modified))
+    chosen = select_temporary_folders(entries, datetime.now(timezone.utc), older_than)
+    if dry_run:
+        return chosen
+    for item in chosen:
+        shutil.rmtree(item.location, ignore_errors=True)
+    return [replace(item, removed=True) for item in chosen]

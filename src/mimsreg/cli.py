@@ -555,6 +555,68 @@ def approve(
         click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
 
 
+@cli.command("gc")
+@inventory_option
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="SageMaker: region(s) to clean (repeatable, or comma-separated); default: AWS_REGION.",
+)
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="NAME",
+    help="SageMaker: the bucket, '{region}' filled in; default: the one the versions use.",
+)
+@click.option(
+    "--older-than",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="Leave anything younger alone (30s, 15m, 24h, 7d): it may belong to a registration "
+    "in flight.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@json_option
+@handles_errors
+def gc_command(
+    inventory_uri: str,
+    region_values: tuple[str, ...],
+    bucket: str | None,
+    older_than: str,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Remove what interrupted registrations left behind and no version uses.
+
+    Local: temporary files and unreferenced artifacts of the artifact store. SageMaker: staged
+    artifacts, payloads and record/schema/approval documents no version references, expired
+    create locks and incomplete multipart uploads, under mimsreg/ in each region's bucket. Both:
+    this user's mimsreg-payload-*/mimsreg-check-* folders in the system's temporary folder.
+    """
+    from mimsreg.api import collect_temporary_folders
+    from mimsreg.inventory import open_inventory
+    from mimsreg.inventory.gc import parse_duration
+
+    seconds = parse_duration(older_than)
+    regions = [str(_region_or_none(value)) for value in _regions(region_values)]
+    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+        garbage = inventory.collect_garbage(
+            seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
+        )
+    garbage += collect_temporary_folders(seconds, dry_run=dry_run)
+    if as_json:
+        echo_json([item.to_dict() for item in garbage])
+        return
+    rows = [{**item.to_dict(), "age": f"{item.age_seconds:.0f}s"} for item in garbage]
+    echo_table(rows, ["kind", "region", "size", "age", "location"])
+    verb = "would remove" if dry_run else "removed"
+    total = sum(item.size or 0 for item in garbage)
+    click.echo(f"{verb} {len(garbage)} item(s), {total} bytes", err=True)
+
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 

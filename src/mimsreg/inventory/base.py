@@ -9,9 +9,15 @@ import abc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mimsreg.errors import InventoryError
 from mimsreg.plan import RegionPlan, RegistrationPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from mimsreg.inventory.gc import Garbage
 
 __all__ = [
     "ApprovalEvent",
@@ -154,6 +160,22 @@ class Inventory(abc.ABC):
                 if record.version == version
             }
         )
+
+    def collect_garbage(
+        self,
+        older_than: float,
+        *,
+        regions: Sequence[str] | None = None,
+        bucket: str | None = None,
+        dry_run: bool = False,
+    ) -> list[Garbage]:
+        """Remove what interrupted registrations left behind and no version uses, once it is
+        older than ``older_than`` seconds (see :mod:`mimsreg.inventory.gc`); return it.
+
+        ``dry_run``: only say what would go. ``regions`` and ``bucket`` (a name, ``{region}`` is
+        filled in) choose where a backend with per-region storage looks.
+        """
+        raise InventoryError(f"the {self.name} inventory has no garbage collection")
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to close
         """Release connections."""

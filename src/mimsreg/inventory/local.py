@@ -18,8 +18,11 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from mimsreg.inventory.base import (
     Progress,
     VersionRecord,
 )
+from mimsreg.inventory.gc import Garbage, StoredObject, select_garbage
 from mimsreg.plan import RegionPlan, canonical_json
 
 __all__ = ["LocalInventory", "default_home"]
@@ -186,6 +190,8 @@ class LocalInventory(Inventory):
         size = source.stat().st_size
         if destination.is_file() and destination.stat().st_size == size:
             # Only ever written by an atomic rename after verification: the name is the digest.
+            # Touched so `mimsreg gc` sees it in use until the version that reuses it exists.
+            os.utime(destination)
             if progress is not None:
                 progress(size)
             return destination
@@ -353,6 +359,93 @@ class LocalInventory(Inventory):
                 (row[0], status, actor, note, self._clock()),
             )
         return self.get_version(region, group, version)
+
+    # --- garbage collection --------------------------------------------------------------------
+    def _stored_files(self) -> list[StoredObject]:
+        store = self.artifact_root / "artifacts"
+        entries = []
+        for path in sorted(store.rglob("*")) if store.is_dir() else []:
+            try:
+                status = path.stat()
+            except FileNotFoundError:  # removed meanwhile (a temporary file renamed into place)
+                continue
+            if path.is_file():
+                entries.append(
+                    StoredObject(
+                        key=path.relative_to(self.artifact_root).as_posix(),
+                        location=str(path),
+                        size=status.st_size,
+                        modified=datetime.fromtimestamp(status.st_mtime, timezone.utc),
+                    )
+                )
+        return entries
+
+    def _referenced_keys(self, connection: sqlite3.Connection) -> set[str]:
+        """Store keys of every artifact and payload a version points at, in this inventory and
+        in any other one whose database sits beside it (``sqlite:///x/a.db`` and
+        ``sqlite:///x/b.db`` share the store in ``x``)."""
+        uris = list(connection.execute("SELECT artifact_uri, payload_uri FROM versions"))
+        for other in sorted(self.artifact_root.glob("*.db")):
+            if other.resolve() != self.database.resolve():
+                uris.extend(self._uris_of(other))
+        keys = set()
+        for uri in (uri for row in uris for uri in row if uri):
+            path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+            if path.is_relative_to(self.artifact_root):
+                keys.add(path.relative_to(self.artifact_root).as_posix())
+        return keys
+
+    @staticmethod
+    def _uris_of(database: Path) -> list[tuple[str | None, str | None]]:
+        try:
+            other = sqlite3.connect(str(database), timeout=BUSY_TIMEOUT_SECONDS)
+            try:
+                return list(other.execute("SELECT artifact_uri, payload_uri FROM versions"))
+            finally:
+                other.close()
+        except sqlite3.Error as exc:
+            if "no such table" in str(exc):  # not an inventory: it references nothing here
+                return []
+            raise InventoryError(
+                f"cannot read the inventory {str(database)!r} that shares this artifact store, "
+                f"so nothing is removed: {exc}"
+            ) from exc
+
+    def collect_garbage(
+        self,
+        older_than: float,
+        *,
+        regions: Sequence[str] | None = None,
+        bucket: str | None = None,
+        dry_run: bool = False,
+    ) -> list[Garbage]:
+        """Temporary and unreferenced files of the artifact store (shared by every region, so
+        ``regions`` and ``bucket`` do not apply).
+
+        Runs holding the write lock, so no version can start to reference a file between the
+        decision and the removal; a file reused by a registration in flight was touched when it
+        was reused, so it is younger than any sensible threshold.
+        """
+        with self._write() as connection:
+            referenced = self._referenced_keys(connection)
+            chosen = select_garbage(
+                self._stored_files(), referenced, (), datetime.now(timezone.utc), older_than
+            )
+            if dry_run:
+                return chosen
+            for item in chosen:
+                Path(item.location).unlink(missing_ok=True)
+                self._remove_empty_folders(Path(item.location).parent)
+        return [replace(item, removed=True) for item in chosen]
+
+    def _remove_empty_folders(self, folder: Path) -> None:
+        store = self.artifact_root / "artifacts"
+        while folder != store and folder.is_relative_to(store):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something else lives there
+                return
+            folder = folder.parent
 
     # --- rows → records -----------------------------------------------------------------------
     @staticmethod

@@ -1,0 +1,145 @@
+"""``mimsreg`` with phase markers on stderr, so reliability/crash.py can tell where a kill landed.
+
+Run as ``python reliability/_traced_register.py register MODEL --config ...``: the real CLI, with
+a few of mimsreg's functions and every boto3 call wrapped to write, before they start, one line
+``@@phase SECONDS REGION PHASE`` to file descriptor 2 (unbuffered: a SIGKILL loses nothing
+written). Nothing else changes: the registration does exactly what ``mimsreg register`` does.
+
+Phases: ``startup`` (no marker yet: interpreter and imports), ``config``, ``inspect`` (the
+archive's streaming pass), ``payload`` (the sample payload), ``lookup`` (the identity among
+existing versions), ``store-copy`` (local: artifact into the store, verified),
+``db-transaction``, ``db-commit``, ``db-committed`` (local: a write transaction), and for
+SageMaker ``stage-check`` (HeadObject), ``upload`` (single or multipart),
+``cross-region-copy``, ``documents`` (record, schema, approval history), ``group``,
+``version-create``, ``version-created``; ``exit`` once the CLI returns.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+START = time.monotonic()
+_region = threading.local()
+
+# boto3 operation → phase (PutObject depends on the key: artifacts are uploads, JSON documents)
+OPERATION_PHASES = {
+    "ListModelPackages": "lookup",
+    "DescribeModelPackage": "lookup",
+    "HeadObject": "stage-check",
+    "CreateMultipartUpload": "upload",
+    "UploadPart": "upload",
+    "CompleteMultipartUpload": "upload",
+    "CopyObject": "cross-region-copy",
+    "UploadPartCopy": "cross-region-copy",
+    "DescribeModelPackageGroup": "group",
+    "CreateModelPackageGroup": "group",
+    "CreateModelPackage": "version-create",
+}
+
+
+# ``MIMSREG_CRASH_AT=PHASE:N``: SIGKILL this process right after the N-th marker of PHASE, so
+# short phases (a transaction's commit, the moment after CreateModelPackage) are hit on purpose.
+_CRASH_PHASE, _, _CRASH_COUNT = os.environ.get("MIMSREG_CRASH_AT", "").partition(":")
+_seen: dict[str, int] = {}
+_seen_lock = threading.Lock()
+
+
+def mark(phase: str, region: str | None = None) -> None:
+    where = region or getattr(_region, "name", None) or "-"
+    os.write(2, f"@@phase {time.monotonic() - START:.4f} {where} {phase}\n".encode())
+    if phase != _CRASH_PHASE:
+        return
+    with _seen_lock:
+        _seen[phase] = _seen.get(phase, 0) + 1
+        if _seen[phase] == int(_CRASH_COUNT or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _before(phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        mark(phase)
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+def _boto_hooks(region: str) -> Callable[..., None]:
+    def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+        phase = OPERATION_PHASES.get(model.name)
+        if model.name == "PutObject":
+            phase = "upload" if "/artifacts/" in str(params.get("Key")) else "documents"
+        if phase is not None:
+            mark(phase, region)
+
+    return before_call
+
+
+def _after_create(region: str) -> Callable[..., None]:
+    def after_call(model: Any, **_: Any) -> None:
+        if model.name == "CreateModelPackage":
+            mark("version-created", region)
+
+    return after_call
+
+
+def install() -> None:
+    import mimsreg.api as api
+    import mimsreg.execute as execute
+    from mimsreg.inventory.local import LocalInventory
+    from mimsreg.inventory.sagemaker import SageMakerInventory
+
+    api.inspect_package = _before("inspect", api.inspect_package)  # type: ignore[assignment]
+    api.prepare_payload = _before("payload", api.prepare_payload)  # type: ignore[assignment]
+
+    register_region = execute._register_region
+
+    def traced_region(inventory: Any, region: Any, *args: Any) -> Any:
+        _region.name = region.region
+        mark("lookup")
+        return register_region(inventory, region, *args)
+
+    execute._register_region = traced_region
+    LocalInventory._store = _before("store-copy", LocalInventory._store)  # type: ignore[method-assign]
+    write = LocalInventory._write
+
+    @contextmanager
+    def traced_write(self: LocalInventory) -> Iterator[Any]:
+        mark("db-transaction")
+        with write(self) as connection:
+            yield connection
+            mark("db-commit")  # the statements ran; COMMIT is next
+        mark("db-committed")
+
+    LocalInventory._write = traced_write  # type: ignore[method-assign,assignment]
+    make_client = SageMakerInventory._make_client
+
+    def traced_client(self: SageMakerInventory, region: str, service: str) -> Any:
+        client = make_client(self, region, service)
+        client.meta.events.register("before-call.*.*", _boto_hooks(region))
+        client.meta.events.register("after-call.*.*", _after_create(region))
+        return client
+
+    SageMakerInventory._make_client = traced_client  # type: ignore[method-assign]
+
+
+def main() -> None:
+    from mimsreg.cli import cli
+
+    install()
+    mark("config")  # imports done; the configuration is read next
+    atexit.register(mark, "exit", "-")
+    cli(sys.argv[1:], prog_name="mimsreg")
+
+
+if __name__ == "__main__":
+    main()
