@@ -6,12 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reliability.crash import MIB, LocalTarget, SageMakerTarget, Target, crash_backend
+from reliability.crash import (
+    MIB,
+    Iteration,
+    LocalTarget,
+    SageMakerTarget,
+    Target,
+    Verdict,
+    crash_backend,
+    summary,
+)
 
 ITERATIONS = 3
 
 
-def smoke(target: Target) -> None:
+def smoke(target: Target) -> tuple[list[Iteration], Verdict]:
     done, verdict = crash_backend(
         target, ITERATIONS, seed=11, size=MIB, regions=("us-east-1", "eu-west-1"), log=str
     )
@@ -24,13 +33,19 @@ def smoke(target: Target) -> None:
     assert verdict.versions == 2 * (2 + ITERATIONS)
     assert verdict.orphans_after == 0
     assert set(verdict.leftovers_after.values()) == {0}
+    return done, verdict
 
 
 def test_crash_smoke_local(tmp_path: Path) -> None:
     """SIGKILLed local registrations re-run cleanly; SQLite stays sound; gc leaves nothing."""
     target = LocalTarget(tmp_path)
-    smoke(target)
+    done, verdict = smoke(target)
     assert list((target.home / "artifacts").rglob(".incoming-*")) == []
+    runs, invariants, held = summary({"local": (done, verdict)}, regions=2)
+    killed = sum(iteration.killed for iteration in done)
+    assert runs == f"local: {killed} SIGKILLs landed of 3, 3 re-runs ok, 10 versions checked"
+    assert invariants.startswith("2 regions; 0 duplicate versions")
+    assert held
 
 
 @pytest.mark.usefixtures("aws")
