@@ -73,7 +73,16 @@ bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sh
 # docs/reliability.md.
 reliability: reliability-faults reliability-concurrency reliability-crash reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
-.PHONY: reliability-crash
+.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-fuzz
+FAULTS_REGISTRATIONS ?= 100
+FAULTS_RATE ?= 0.2
+FAULTS_SEED ?= 20261128
+reliability-faults: $(STAMP)  ## 100 registrations x 3 regions, 20 % of AWS requests faulted, then a ramp to 90 %
+	$(PY) reliability/faults.py --registrations $(FAULTS_REGISTRATIONS) --rate $(FAULTS_RATE) --seed $(FAULTS_SEED)
+
+reliability-concurrency: $(STAMP)  ## 8 processes at once: the same model, then 8 models, per backend
+	$(PY) reliability/concurrency.py
+
 CRASH_ITERATIONS ?= 50
 CRASH_SEED ?= 20261128
 reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans

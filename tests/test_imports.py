@@ -72,6 +72,7 @@ PORTABLE_MODULES = [
     "mimsreg.execute",
     "mimsreg.inventory",
     "mimsreg.inventory.base",
+    "mimsreg.inventory.create_lock",
     "mimsreg.inventory.gc",
     "mimsreg.inventory.local",
     "mimsreg.inventory.sagemaker",

@@ -55,9 +55,15 @@ def test_three_regions_then_rerun_creates_nothing(tmp_path: Path) -> None:
     assert [(r.region, r.version, r.status) for r in results] == [
         (region, 1, CREATED) for region in TEST_REGIONS
     ]
-    uploads = sum(n for k, n in calls.items() if k.endswith(":PutObject") and n) - 3 * 3
+    # Per region: schema, record and approval history documents, and the create lock's lease.
+    uploads = sum(n for k, n in calls.items() if k.endswith(":PutObject") and n) - 4 * 3
     copies = sum(n for k, n in calls.items() if k.endswith(":CopyObject"))
     assert (uploads, copies) == (1, 2), calls  # uploaded once, copied server side twice
+    for region in TEST_REGIONS:  # the lease was released
+        listing = boto3.client("s3", region_name=region).list_objects_v2(
+            Bucket=TEST_BUCKET.format(region=region), Prefix="mimsreg/locks/"
+        )
+        assert listing["KeyCount"] == 0
     for region, result in zip(TEST_REGIONS, results, strict=True):
         sagemaker = boto3.client("sagemaker", region_name=region)
         groups = sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,7 @@ from mimsreg.inventory.base import (
     Progress,
     VersionRecord,
 )
+from mimsreg.inventory.create_lock import CreateLock
 from mimsreg.inventory.gc import (
     Garbage,
     PendingUpload,
@@ -95,6 +97,46 @@ def _error_message(exc: BaseException) -> str:
 
 def _is_client_error(exc: BaseException) -> bool:
     return type(exc).__name__ == "ClientError" or hasattr(exc, "response")
+
+
+# Error codes after which a request may be sent again (botocore's standard retry mode's list).
+_TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A throttle, a 5xx or a connection failure: the request may not have been executed."""
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(exc, (BotocoreConnectionError, HTTPClientError)):
+        return True
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    return _error_code(exc) in _TRANSIENT_CODES or status >= 500
 
 
 def _timestamp(value: Any) -> str:
@@ -154,14 +196,19 @@ class SageMakerInventory(Inventory):
         self._hints_lock = threading.Lock()
 
     # --- clients ------------------------------------------------------------------------------
-    def _make_client(self, region: str, service: str) -> Any:
+    def _make_client(self, region: str, service: str, max_attempts: int | None = None) -> Any:
         import boto3
         from botocore.config import Config
 
         if self._session is None:
             self._session = boto3.Session()
         # Standard/adaptive modes retry throttling and 5xx, never validation errors.
-        retries: Any = {"max_attempts": self._max_attempts, "mode": self._retry_mode}
+        # ``max_attempts``: retries after the first attempt; ``total_max_attempts=1``: none.
+        retries: Any = {"mode": self._retry_mode}
+        if max_attempts is None:
+            retries["max_attempts"] = self._max_attempts
+        else:
+            retries["total_max_attempts"] = max_attempts
         config = Config(region_name=region, retries=retries, user_agent_extra="mimsreg")
         return self._session.client(service, config=config)  # type: ignore[call-overload]
 
@@ -534,15 +581,56 @@ class SageMakerInventory(Inventory):
             write_documents()
         schema_uri, record_uri = documents
         request = self.create_request(plan, model_data_url, schema_uri, record_uri, payload_url)
-        existing = self.find_version(plan.region, plan.group, plan.identity)
-        if existing is not None:  # a concurrent writer registered it meanwhile
-            return CreateOutcome(existing, False)
-        actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
-        first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
-        self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
-        response = self._sagemaker(plan.region).create_model_package(**request)
-        package = self._describe(plan.region, response["ModelPackageArn"])
+        # The lookup and the create under the group's lease: a concurrent writer of the same
+        # identity waits, then finds this version (see create_lock).
+        lock = CreateLock(
+            self._s3(plan.region), self._bucket(plan), plan.group, plan.region, kms_key_id=kms
+        )
+        with lock:
+            existing = self.find_version(plan.region, plan.group, plan.identity)
+            if existing is not None:  # a concurrent writer registered it meanwhile
+                return CreateOutcome(existing, False)
+            actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
+            first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
+            self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
+            arn = self._create_package(plan, request, lock)
+        package = self._describe(plan.region, arn)
         return CreateOutcome(self._record(plan.region, plan.group, package), True)
+
+    def _create_package(self, plan: RegionPlan, request: dict[str, Any], lock: CreateLock) -> str:
+        """CreateModelPackage, retried here rather than by botocore: before each resend the
+        identity is looked up, since a create whose answer was lost (a reset connection, a
+        timeout) may have happened, and a blind resend would make a second version where
+        ``ClientToken`` is not honoured (moto, emulators; AWS dedupes only within its window).
+        """
+        sagemaker = self._sagemaker_once(plan.region)
+        attempt = 0
+        while True:
+            attempt += 1
+            lock.check_held()
+            try:
+                return str(sagemaker.create_model_package(**request)["ModelPackageArn"])
+            except Exception as exc:
+                if attempt >= self._max_attempts or not _is_transient(exc):
+                    raise
+            # Full jitter, as botocore's standard mode: 0..min(20, 2^attempt) * 0.5 s.
+            time.sleep(random.uniform(0, min(20.0, 0.5 * 2**attempt)))
+            existing = self.find_version(plan.region, plan.group, plan.identity)
+            if existing is not None:
+                return existing.id
+
+    def _sagemaker_once(self, region: str) -> Any:
+        """A SageMaker client that sends each request once (botocore retries off); the caller's
+        own client when clients were given."""
+        given = self._clients.get(region)
+        if given is not None:
+            return given.sagemaker
+        with self._lock:
+            made = self._made.get((region, "sagemaker-once"))
+            if made is None:
+                made = self._make_client(region, "sagemaker", max_attempts=1)
+                self._made[(region, "sagemaker-once")] = made
+            return made
 
     @staticmethod
     def create_request(

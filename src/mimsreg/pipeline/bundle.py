@@ -45,6 +45,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "mimsreg.execute",
     "mimsreg.inventory",
     "mimsreg.inventory.base",
+    "mimsreg.inventory.create_lock",
     "mimsreg.inventory.gc",
     "mimsreg.inventory.sagemaker",
     "mimsreg.runtime",

@@ -1,0 +1,224 @@
+"""A per-group create lock in S3, so that two writers never create the same version twice.
+
+SageMaker has no "create if absent" for model package versions: two processes that look up an
+identity at once both find nothing and both create it (AWS honours ``ClientToken`` for a retried
+request, but moto and other emulators do not, and a lookup-then-create is not atomic anywhere).
+So the lookup and the create run under a lease: the object ``mimsreg/locks/<group>.json`` in the
+region's bucket, written with ``If-None-Match: *`` (S3 conditional writes: exactly one writer
+gets it), holding the holder's token and when its lease ends. The holder renews it every
+``LEASE_SECONDS / 3`` with ``If-Match`` on its ETag and deletes it when done; a lease that has
+run out (its holder was killed) is taken over with ``If-Match`` on the ETag that was read, so
+two waiters cannot both take it. ``mimsreg gc`` removes locks older than twice the lease.
+
+Portable (runs in the processing job on Python 3.9): stdlib and botocore errors only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from mimsreg.errors import InventoryError
+
+__all__ = [
+    "LEASE_SECONDS",
+    "LOCK_PREFIX",
+    "WAIT_SECONDS",
+    "CreateLock",
+    "LockLostError",
+    "LockTimeoutError",
+    "lock_key",
+]
+
+LOCK_PREFIX = "mimsreg/locks/"
+LEASE_SECONDS = 30.0
+WAIT_SECONDS = 120.0
+# Codes S3 answers a conditional write with when the condition does not hold.
+_CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+_ABSENT = ("NoSuchKey", "404", "NotFound")
+
+
+class LockTimeoutError(InventoryError):
+    """Another writer held the group's create lock for longer than the wait allowed."""
+
+
+class LockLostError(InventoryError):
+    """The lease ran out before the work under it was done (another writer took it over)."""
+
+
+def lock_key(group: str) -> str:
+    return f"{LOCK_PREFIX}{group}.json"
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    return str(error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+
+
+class CreateLock:
+    """``with CreateLock(s3, bucket, group, region):`` — held, and renewed, inside the block."""
+
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        group: str,
+        region: str,
+        *,
+        kms_key_id: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
+        wait_seconds: float = WAIT_SECONDS,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.key = lock_key(group)
+        self.group = group
+        self.region = region
+        self.token = uuid.uuid4().hex  # who holds it: survives a retried write
+        self._kms_key_id = kms_key_id
+        self._lease = lease_seconds
+        self._wait = wait_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._etag: str | None = None
+        self._lost = False
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self.waited = 0.0  # seconds spent waiting for another holder
+
+    # --- the lease object ---------------------------------------------------------------------
+    def _body(self) -> bytes:
+        document = {
+            "holder": self.token,
+            "group": self.group,
+            "expires_at": self._clock() + self._lease,
+            "lease_seconds": self._lease,
+        }
+        return json.dumps(document).encode()
+
+    def _put(self, **condition: str) -> str:
+        extra: dict[str, Any] = {}
+        if self._kms_key_id:
+            extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self._kms_key_id)
+        response = self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.key,
+            Body=self._body(),
+            ContentType="application/json",
+            **condition,
+            **extra,
+        )
+        return str(response["ETag"])
+
+    def _read(self) -> tuple[str, dict[str, Any]] | None:
+        """(ETag, document) of the current lease; None when there is none."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=self.key)
+        except Exception as exc:
+            if _code(exc) in _ABSENT:
+                return None
+            raise
+        try:
+            document = json.loads(response["Body"].read())
+        except ValueError:
+            document = {}  # unreadable: treated as expired, so it cannot block forever
+        return str(response["ETag"]), document if isinstance(document, dict) else {}
+
+    # --- acquire / renew / release -------------------------------------------------------------
+    def acquire(self) -> None:
+        started = self._clock()
+        while True:
+            try:
+                self._etag = self._put(IfNoneMatch="*")
+                break
+            except Exception as exc:
+                if _code(exc) not in _CONDITION_FAILED:
+                    raise
+            current = self._read()
+            if current is None:
+                continue  # released meanwhile
+            etag, document = current
+            if document.get("holder") == self.token:
+                # Our own write landed but its answer was lost, and the retry found it.
+                self._etag = etag
+                break
+            if float(document.get("expires_at") or 0) <= self._clock():
+                try:
+                    self._etag = self._put(IfMatch=etag)  # take over the expired lease
+                    break
+                except Exception as exc:
+                    if _code(exc) not in (*_CONDITION_FAILED, *_ABSENT):
+                        raise
+                    continue
+            if self._clock() - started >= self._wait:
+                raise LockTimeoutError(
+                    f"{self.region}: model package group {self.group!r} is being registered by "
+                    f"another writer; its create lock s3://{self.bucket}/{self.key} was still "
+                    f"held after {self._wait:.0f} s. Re-run to try again; `mimsreg gc` removes "
+                    "a lock whose holder died"
+                )
+            self._sleep(random.uniform(0.2, 1.0))
+        self.waited = self._clock() - started
+        self._stop.clear()
+        self._renewer = threading.Thread(
+            target=self._renew_until_stopped, name=f"mimsreg-lock-{self.region}", daemon=True
+        )
+        self._renewer.start()
+
+    def _renew_until_stopped(self) -> None:
+        while not self._stop.wait(self._lease / 3) and not self._lost:
+            self.renew()
+
+    def renew(self) -> None:
+        """Extend the lease, if it is still ours; otherwise note that it was lost."""
+        try:
+            self._etag = self._put(IfMatch=str(self._etag))
+        except Exception as exc:
+            if _code(exc) in (*_CONDITION_FAILED, *_ABSENT):
+                self._lost = True
+            # Otherwise (network) the next tick retries: a lease lasts three ticks.
+
+    def check_held(self) -> None:
+        """Raise if the lease was lost: what follows must not run unprotected."""
+        if self._lost:
+            raise LockLostError(
+                f"{self.region}: the create lock of model package group {self.group!r} ran out "
+                "before the version was created (the process stalled for longer than its "
+                f"{self._lease:.0f} s lease); nothing was created. Re-run to try again"
+            )
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+            self._renewer = None
+        if self._lost or self._etag is None:
+            return
+        try:
+            current = self._read()
+            if current is not None and current[1].get("holder") == self.token:
+                self._s3.delete_object(Bucket=self.bucket, Key=self.key)
+        except Exception:  # an unreleased lease expires; gc removes it
+            pass
+        self._etag = None
+
+    def __enter__(self) -> CreateLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
