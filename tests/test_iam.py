@@ -29,6 +29,12 @@ def test_policy_names_each_regions_bucket_and_group() -> None:
         "BuyerSellerMessaging-FraudDetection/*" in registry["Resource"]
     )
     assert "sagemaker:CreateModelPackage" in registry["Action"]
+    # Delete only the group's own lease object, nothing else under the prefix.
+    assert statements["CreateLock"]["Action"] == ["s3:DeleteObject"]
+    assert statements["CreateLock"]["Resource"] == [
+        "arn:aws:s3:::mimsreg-test-us-east-1/mimsreg/locks/BuyerSellerMessaging-FraudDetection.json",
+        "arn:aws:s3:::mimsreg-test-eu-west-1/mimsreg/locks/BuyerSellerMessaging-FraudDetection.json",
+    ]
     assert not any(a == "*" or a.endswith(":*") for s in policy["Statement"] for a in s["Action"])
     assert "Encryption" not in statements
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mimsreg.errors import BadInputError
+from mimsreg.inventory.create_lock import LOCK_PREFIX
 from mimsreg.inventory.sagemaker import KEY_PREFIX
 from mimsreg.spec import RegistrationSpec
 
@@ -62,6 +63,13 @@ def registration_policy(
             "Effect": "Allow",
             "Action": S3_OBJECT_ACTIONS,
             "Resource": [f"arn:aws:s3:::{bucket}/{KEY_PREFIX}*" for bucket in buckets],
+        },
+        {
+            # Releasing the group's create lock deletes its lease object (create_lock).
+            "Sid": "CreateLock",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/{LOCK_PREFIX}{group}.json" for bucket in buckets],
         },
         {
             # Without ListBucket a missing key answers 403 instead of 404, and the skip of an

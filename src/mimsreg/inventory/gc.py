@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from mimsreg.errors import BadInputError
+from mimsreg.inventory.create_lock import LEASE_SECONDS
 from mimsreg.plan import artifact_key
 
 __all__ = [
@@ -56,10 +57,10 @@ TEMPORARY_FOLDER = "temporary-folder"
 TEMPORARY_PREFIX = ".incoming-"  # LocalInventory._store writes here, then renames into place
 ARTIFACTS = "artifacts/"
 LOCKS = "locks/"
-# A create lock (mimsreg/locks/<group>.json) is a 30 s lease that its live holder renews by
-# rewriting it: one older than twice that is stale, and none younger is removed whatever
-# --older-than says, so gc never breaks a live holder's mutual exclusion.
-MIN_LOCK_AGE = 60.0
+# A create lock (mimsreg/locks/<group>.json, see create_lock) is a lease that its live holder
+# renews by rewriting it: one older than twice the lease is stale, and none younger is removed
+# whatever --older-than says, so gc never breaks a live holder's mutual exclusion.
+MIN_LOCK_AGE = 2 * LEASE_SECONDS
 DOCUMENTS = ("records/", "schemas/", "approvals/")  # <identity>.json, beside the artifacts
 # Folders the CLI, the API and the processing job make in the system's temporary folder (sample
 # payloads, model checks); a killed process cannot remove its own.
