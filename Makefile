@@ -88,6 +88,12 @@ CRASH_SEED ?= 20261128
 reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans
 	$(PY) reliability/crash.py --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED)
 
+FUZZ_CONFIGS ?= 10000
+FUZZ_ARCHIVES ?= 3000
+FUZZ_SEED ?= 20261128
+reliability-fuzz: $(STAMP)  ## Hypothesis: 10,000 config files, 3,000 mutated archives, hostile corpus, via the CLI
+	$(PY) reliability/fuzz.py --configs $(FUZZ_CONFIGS) --archives $(FUZZ_ARCHIVES) --seed $(FUZZ_SEED)
+
 clean:  ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info
 

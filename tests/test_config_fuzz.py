@@ -10,25 +10,8 @@ from hypothesis import strategies as st
 
 from mimsreg import ConfigError, FieldError, ModelRegistrationConfig
 from mimsreg.config import PlaceholderWarning
+from tests.fuzzing import FIELDS, values
 
-FIELDS = list(ModelRegistrationConfig.model_fields)
-
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=True),
-    st.text(max_size=20),
-    st.sampled_from(["NUMERIC", "text", "ml.m5.large", "xgboost", "text/csv", "NA", "s3://b/k"]),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=10), st.integers()), inner, max_size=4),
-    ),
-    max_leaves=12,
-)
 configs = st.dictionaries(
     st.one_of(st.sampled_from(FIELDS), st.text(max_size=12)), values, max_size=8
 )

@@ -8,69 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mimsreg import package
 from mimsreg.errors import InvalidPackageError
 from mimsreg.package import PackageManifest, extract_package, inspect_package
-from tests.archives import (
-    WEIGHTS,
-    directory,
-    file,
-    gz,
-    hardlink,
-    make_tar,
-    pax_record,
-    raw_member,
-    symlink,
-)
-
-BLOCK = 512
-
-
-def _base_tar() -> bytes:
-    entries = [
-        file("model.pth", WEIGHTS[:700]),
-        directory("code"),
-        file("code/inference.py", b"def model_fn(d):\n    return d\n", mode=0o755),
-        file("code/" + "long_" * 30 + ".py", b"x"),  # a pax path record
-        symlink("code/model.pth", "../model.pth"),
-        hardlink("copy.pth", "model.pth"),
-    ]
-    pax = raw_member("g", pax_record("comment", "fuzz"), typeflag=b"g")
-    return pax + make_tar(entries)
-
-
-BASE_TAR = _base_tar()
-BASE_TAR_GZ = gz(BASE_TAR)
-HEADERS = [
-    i for i in range(0, len(BASE_TAR), BLOCK) if package._checksum_ok(BASE_TAR[i : i + BLOCK])
-]
-
-edits = st.lists(
-    st.tuples(st.integers(min_value=0, max_value=len(BASE_TAR) - 1), st.integers(0, 255)),
-    min_size=1,
-    max_size=8,
-)
-
-
-def _fix_checksums(data: bytearray) -> None:
-    """Recompute header checksums so mutations reach the header fields, not just the checksum."""
-    for offset in HEADERS:
-        header = data[offset : offset + BLOCK]
-        if len(header) < BLOCK or not any(header):
-            continue
-        header[148:156] = b" " * 8
-        data[offset + 148 : offset + 156] = b"%06o\x00 " % sum(header)
-
-
-def _mutate(base: bytes, changes: list[tuple[int, int]], cut: int | None, fix: bool) -> bytes:
-    data = bytearray(base)
-    for position, value in changes:
-        data[position % len(data)] = value
-    if fix:
-        _fix_checksums(data)
-    if cut is not None:
-        del data[cut % (len(data) + 1) :]
-    return bytes(data)
+from tests.archives import gz
+from tests.fuzzing import BASE_TAR, BASE_TAR_GZ, edits
+from tests.fuzzing import mutate as _mutate
 
 
 def _outcome(path: Path) -> PackageManifest | InvalidPackageError:

@@ -360,7 +360,13 @@ class ModelRegistrationConfig(BaseModel):
         if entry_point is None:  # the entry point itself failed validation and is reported there
             return value
         script = Path(value) / entry_point
-        if not script.is_file():
+        try:
+            found = script.is_file()
+        except OSError as exc:  # a name too long for the file system, and the like
+            raise ValueError(
+                f"cannot look for the inference entry point in source_dir: {exc}"
+            ) from exc
+        if not found:
             raise ValueError(
                 f"inference entry point {entry_point!r} not found in source_dir: "
                 f"{str(script)!r} does not exist"
@@ -474,6 +480,8 @@ class ModelRegistrationConfig(BaseModel):
             return cls.model_validate(dict(data))
         except ValidationError as exc:
             raise ConfigError(config_errors(exc), source=source) from exc
+        except RecursionError as exc:  # values nested thousands deep
+            raise ConfigError([FieldError("(config)", TOO_DEEP)], source=source) from exc
 
     @classmethod
     def from_file(cls, path: str | Path) -> ModelRegistrationConfig:
@@ -518,6 +526,9 @@ def config_errors(exc: ValidationError) -> list[FieldError]:
     return result
 
 
+TOO_DEEP = "values are nested too deeply to read (a configuration needs a few levels at most)"
+
+
 def load_mapping(path: Path) -> dict[str, Any]:
     """Read a YAML or JSON file holding one mapping; a duplicate key is an error, not a override."""
     if path.suffix.lower() not in ModelRegistrationConfig._FILE_SUFFIXES:
@@ -526,13 +537,16 @@ def load_mapping(path: Path) -> dict[str, Any]:
             source=str(path),
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark, as some Windows editors write, is not part of the text.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([FieldError("(file)", f"cannot read {str(path)!r}: {exc}")]) from exc
     try:
         data = _parse_json(text) if path.suffix.lower() == ".json" else _parse_yaml(text)
     except ValueError as exc:
         raise ConfigError([FieldError("(file)", str(exc))], source=str(path)) from exc
+    except RecursionError as exc:
+        raise ConfigError([FieldError("(file)", TOO_DEEP)], source=str(path)) from exc
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise ConfigError(
