@@ -61,6 +61,7 @@ class RateRun:
     statuses: collections.Counter[str] = field(default_factory=collections.Counter)
     exit_codes: collections.Counter[int] = field(default_factory=collections.Counter)
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    examples: dict[str, str] = field(default_factory=dict)  # error class → one message
     requests: int = 0
     faults: collections.Counter[str] = field(default_factory=collections.Counter)
     seconds: float = 0.0
@@ -82,7 +83,8 @@ def error_class(message: str) -> str:
         ("Connection was closed", "connection closed"),
         ("ConnectionClosedError", "connection closed"),
         ("Read timeout", "read timeout"),
-        ("lock", "create lock not acquired"),
+        ("was still held after", "create lock: waited too long"),
+        ("ran out before the version was created", "create lock: lease lost"),
         ("SlowDown", "S3 SlowDown"),
         ("Throttling", "throttling"),
         ("InternalError", "S3 InternalError"),
@@ -162,11 +164,13 @@ def run_rate(
             if result.get("status") not in OK_STATUSES:
                 message = str(result.get("error") or "")
                 outcome.errors[error_class(message)] += 1
+                outcome.examples.setdefault(error_class(message), message)
                 if not message or returncode != 1:
                     outcome.unclear.append(f"exit {returncode}: {result}")
         if len(results) != len(REGIONS):
             # No per-region answer at all: the error is on stderr; it must be a clear one.
             outcome.errors[error_class(stderr.strip())] += 1
+            outcome.examples.setdefault(error_class(stderr.strip()), stderr.strip()[-300:])
             if returncode not in (1, 2) or "Traceback" in stderr or not stderr.strip():
                 outcome.unclear.append(f"exit {returncode}: {stderr.strip()[-300:]}")
         if "Traceback" in stderr:
@@ -248,6 +252,15 @@ def report(
     if failures:
         lines += ["| rate | error | region results |", "|---|---|---|"]
         lines += [f"| {rate:.0%} | {error} | {n} |" for rate, error, n in sorted(failures)]
+        examples: dict[str, str] = {}
+        for run in [main_run, *ramp]:
+            for error, message in run.examples.items():
+                examples.setdefault(error, message)
+        lines += ["", "One message of each kind, as the user sees it:", ""]
+        lines += [
+            f"- {error}: `{' '.join(message.split())[:300]}`"
+            for error, message in sorted(examples.items())
+        ]
     else:
         lines.append("- none failed.")
     problems = verdict.problems + [u for run in [main_run, *ramp] for u in run.unclear]
