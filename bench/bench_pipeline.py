@@ -134,12 +134,16 @@ def environment(root: Path, defaults: bool) -> dict[str, str]:
     config = root / ("defaults.yaml" if defaults else "empty.yaml")
     if defaults:
         config.write_text(
-            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
+            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+            "      TelemetryOptOut: true\n      Session:\n"
             "        DefaultS3Bucket: mimsreg-bench-us-east-1\n  ProcessingJob:\n"
             f"    RoleArn: {ROLE}\n"
         )
-    else:
-        config.write_text("{}\n")
+    else:  # no defaults, except telemetry off (SDK v3 would send it from ScriptProcessor.run)
+        config.write_text(
+            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+            "      TelemetryOptOut: true\n"
+        )
     env.update(
         {
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",

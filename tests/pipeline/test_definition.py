@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.pipeline.conftest import definition_of, seed_config
+from tests.pipeline.conftest import TELEMETRY_OPT_OUT_FILE, definition_of, seed_config
 
 SNAPSHOT = REPO_ROOT / "tests" / "snapshots" / "pipeline_definition.json"
 UPDATE_ENV = "MIMSREG_UPDATE_SNAPSHOTS"
@@ -64,7 +64,7 @@ def offline_environment(tmp_path: Path, closed_port: int) -> dict[str, str]:
             "HOME": str(tmp_path),
             "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
             "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(empty),
-            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(empty),
+            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(TELEMETRY_OPT_OUT_FILE),
         }
     )
     return env
@@ -127,7 +127,7 @@ def normalised(definition: dict[str, Any], bundle_sha256: str) -> dict[str, Any]
 def test_definition_snapshot(make_builder: Any) -> None:
     """The seed pipeline's definition, two regions and a payload, matches the committed
     snapshot (regenerate with MIMSREG_UPDATE_SNAPSHOTS=1)."""
-    from sagemaker.workflow.steps import CacheConfig
+    from tests.pipeline.sdk import CacheConfig
 
     builder = make_builder(cache_config=CacheConfig(enable_caching=True, expire_after="P7D"))
     steps = builder.create_step(
