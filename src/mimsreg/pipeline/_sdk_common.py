@@ -15,9 +15,11 @@ is used in both).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import boto3
@@ -76,6 +78,10 @@ class CommonSdkAdapter:
     def processing_output(self, request: StepRequest, destination: Any) -> Any:
         """The results output, uploaded to ``destination`` (a pipeline variable)."""
         raise NotImplementedError
+
+    def making_step(self, session: Any) -> AbstractContextManager[None]:
+        """What making a step object needs around it (nothing, unless the SDK says otherwise)."""
+        return contextlib.nullcontext()
 
     def pipeline_session(self, session: Any, region: str, bucket: str | None) -> Any:
         if isinstance(session, self.PipelineSession):
@@ -180,21 +186,22 @@ class CommonSdkAdapter:
                 outputs=[output],
                 arguments=list(request.arguments),
             )
-        return self.ProcessingStep(
-            name=request.name,
-            step_args=step_args,
-            display_name=request.display_name,
-            description=request.description,
-            cache_config=request.cache_config,
-            depends_on=list(request.depends_on) if request.depends_on else None,
-            property_files=[
-                self.PropertyFile(
-                    name=request.output.property_file,
-                    output_name=request.output.name,
-                    path=request.output.property_file_path,
-                )
-            ],
-        )
+        with self.making_step(session):
+            return self.ProcessingStep(
+                name=request.name,
+                step_args=step_args,
+                display_name=request.display_name,
+                description=request.description,
+                cache_config=request.cache_config,
+                depends_on=list(request.depends_on) if request.depends_on else None,
+                property_files=[
+                    self.PropertyFile(
+                        name=request.output.property_file,
+                        output_name=request.output.name,
+                        path=request.output.property_file_path,
+                    )
+                ],
+            )
 
     def string_parameter(self, name: str, default: str | None) -> Any:
         if default is None:

@@ -10,31 +10,68 @@ timestamp in its code prefix, so definitions would change from run to run.
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sagemaker.core import image_uris
-from sagemaker.core.common_utils import resolve_value_from_config
-from sagemaker.core.config.config_schema import PROCESSING_JOB_ROLE_ARN_PATH
-from sagemaker.core.helper.session_helper import Session
-from sagemaker.core.network import NetworkConfig
-from sagemaker.core.processing import ScriptProcessor
-from sagemaker.core.shapes import (
-    ProcessingInput,
-    ProcessingOutput,
-    ProcessingS3Input,
-    ProcessingS3Output,
-)
-from sagemaker.core.workflow import is_pipeline_variable
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
-from sagemaker.core.workflow.parameters import Parameter, ParameterString
-from sagemaker.core.workflow.pipeline_context import PipelineSession
-from sagemaker.core.workflow.properties import PropertyFile
-from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import ProcessingStep
+import boto3
 
-from mimsreg.pipeline._adapter import StepInput, StepRequest
-from mimsreg.pipeline._sdk_common import CommonSdkAdapter
+
+@contextmanager
+def _default_region(region: str) -> Iterator[None]:
+    """``region`` as the process's default region while the block runs, unless one is set."""
+    lent = boto3.Session().region_name is None
+    if lent:
+        os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        yield
+    finally:
+        if lent:
+            os.environ.pop("AWS_DEFAULT_REGION", None)
+
+
+@contextmanager
+def _importable_sdk() -> Iterator[None]:
+    """What importing SDK v3 needs that a user of mimsreg should not have to provide.
+
+    The SDK imports its own moved modules through shims that warn DeprecationWarning (e.g.
+    sagemaker.train.configs): nothing our user can act on, and fatal under ``-W error``. And
+    ``sagemaker.mlops`` makes a SageMaker client at import time (``AIRHub``, a class attribute),
+    which fails with NoRegionError where no default region is configured, although a pipeline's
+    region comes from its session and mimsreg's from the configuration: a default region is lent
+    for the import only (a client is made, nothing is sent).
+    """
+    with _default_region("us-east-1"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+with _importable_sdk():
+    from sagemaker.core import image_uris
+    from sagemaker.core.common_utils import resolve_value_from_config
+    from sagemaker.core.config.config_schema import PROCESSING_JOB_ROLE_ARN_PATH
+    from sagemaker.core.helper.session_helper import Session
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+    )
+    from sagemaker.core.workflow import is_pipeline_variable
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.parameters import Parameter, ParameterString
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+
+from mimsreg.pipeline._adapter import StepInput, StepRequest  # noqa: E402
+from mimsreg.pipeline._sdk_common import CommonSdkAdapter  # noqa: E402
 
 __all__ = ["SdkV3Adapter"]
 
@@ -58,6 +95,11 @@ class SdkV3Adapter(CommonSdkAdapter):
     sdk_is_pipeline_variable = staticmethod(is_pipeline_variable)
     resolve_value_from_config = staticmethod(resolve_value_from_config)
     role_arn_config_path = PROCESSING_JOB_ROLE_ARN_PATH
+
+    def making_step(self, session: Any) -> AbstractContextManager[None]:
+        # v3's ProcessingStep makes a LocalSession (to read a method's name), which needs a
+        # default region: the pipeline session's is lent when the process has none.
+        return _default_region(str(session.boto_region_name))
 
     def processing_input(self, item: StepInput) -> Any:
         return ProcessingInput(
