@@ -12,7 +12,8 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect \
-	bench-pipeline bench-regions bench-staging chromium clean reliability
+	bench-pipeline bench-regions bench-staging chromium clean reliability \
+	install-v3 test-pipelines-v3 typecheck-v3 check-v3 bench-pipeline-v3
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,8 +26,40 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo, ui and pipelines extras
 
-test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %)
-	$(PY) -m pytest --cov --cov-report=term
+# The pipeline tests need to know which SDK they run against (tests/pipeline/sdk.py); the SDK
+# defaults file the tests point to opts out of telemetry (SDK v3 sends it from its processors).
+SDK_DEFAULTS := tests/pipeline/sdk-defaults-telemetry-opt-out.yaml
+
+test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %); pipeline step on SDK v2
+	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
+	  $(PY) -m pytest --cov --cov-report=term
+
+# SageMaker Python SDK v3 cannot share an environment with v2: the pipeline step's tests against it
+# run in .venv-v3 (`make check-v3`; CI runs it after `make test`).
+VENV_V3 ?= .venv-v3
+PY_V3 := $(VENV_V3)/bin/python
+STAMP_V3 := $(VENV_V3)/.installed-v3
+
+$(STAMP_V3): pyproject.toml
+	$(PYTHON) -m venv $(VENV_V3)
+	$(PY_V3) -m pip install --quiet --upgrade pip
+	$(PY_V3) -m pip install --quiet -e '.[dev,pipelines-v3]'
+	touch $@
+
+install-v3: $(STAMP_V3)  ## create .venv-v3: mimsreg, the dev tools and SageMaker SDK v3 (pipelines-v3)
+
+test-pipelines-v3: $(STAMP_V3)  ## the pipeline step's tests against SDK v3, coverage of mimsreg.pipeline
+	MIMSREG_EXPECT_SDK=3 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
+	  $(PY_V3) -m pytest tests/pipeline tests/test_imports.py \
+	  --cov --cov-config=.coveragerc-v3 --cov-report=term
+
+typecheck-v3: $(STAMP_V3)  ## mypy strict on src/ against SDK v3 (the v2 adapter left out)
+	$(VENV_V3)/bin/mypy --cache-dir .mypy_cache-v3 --exclude 'pipeline/_sdk_v2\.py$$'
+
+check-v3: typecheck-v3 test-pipelines-v3  ## every SDK v3 check CI runs
+
+bench-pipeline-v3: $(STAMP_V3)  ## bench-pipeline against SDK v3
+	$(PY_V3) bench/bench_pipeline.py
 
 # The browser tests drive Debian's chromium (never a downloaded browser). Installed when missing;
 # set MIMSREG_SKIP_BROWSER=1 to run without them.
@@ -95,7 +128,7 @@ reliability-fuzz: $(STAMP)  ## Hypothesis: 10,000 config files, 3,000 mutated ar
 	$(PY) reliability/fuzz.py --configs $(FUZZ_CONFIGS) --archives $(FUZZ_ARCHIVES) --seed $(FUZZ_SEED)
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_V3) .pytest_cache .mypy_cache .mypy_cache-v3 .ruff_cache .coverage build dist src/*.egg-info
 
 bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
 	$(PY) bench/bench_local_inventory.py

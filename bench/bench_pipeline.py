@@ -19,6 +19,7 @@ table shows medians.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -59,6 +60,10 @@ CONFIG = {
     "source_model_inference_output_variable_list": {"fraud_score": "NUMERIC"},
 }
 ROLE = "arn:aws:iam::111111111111:role/mimsreg-registration"
+# SDK v2 and v3 cannot share an environment: `make bench-pipeline` measures v2 (.venv),
+# `make bench-pipeline-v3` v3 (.venv-v3), each into its own section of docs/benchmarks.md.
+SDK_VERSION = importlib.metadata.version("sagemaker")
+SDK_MAJOR = int(SDK_VERSION.split(".", 1)[0])
 
 MIMSREG = f"""
 import time
@@ -122,6 +127,56 @@ first = pipeline.definition()
 marks["definition"] = time.perf_counter() - t
 """
 
+SDK_V3 = """
+import time, warnings
+t = time.perf_counter()
+import boto3
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from sagemaker.core import image_uris
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (ProcessingInput, ProcessingOutput, ProcessingS3Input,
+                                       ProcessingS3Output)
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.steps import ProcessingStep
+marks["import"] = time.perf_counter() - t
+t = time.perf_counter()
+session = PipelineSession(boto_session=boto3.Session(region_name="us-east-1"),
+                          default_bucket=BUCKET_IN_CONFIG)
+image = image_uris.retrieve("sklearn", "us-east-1", "1.2-1", py_version="py3",
+                            instance_type="ml.m5.large")
+steps = []
+for region in ("us-east-1", "eu-west-1"):
+    processor = ScriptProcessor(role=ROLE_IN_CONFIG, image_uri=image, command=["python3"],
+                                instance_type="ml.m5.large", instance_count=1,
+                                sagemaker_session=session,
+                                env={"ID": ExecutionVariables.PIPELINE_EXECUTION_ID})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        args = processor.run(
+            code="s3://b/runtime/mimsreg-runtime.pyz",
+            inputs=[ProcessingInput(input_name="model", s3_input=ProcessingS3Input(
+                        s3_uri="s3://mimsreg-bench-us-east-1/packaged/", s3_data_type="S3Prefix",
+                        local_path="/opt/ml/processing/input/model")),
+                    ProcessingInput(input_name="spec", s3_input=ProcessingS3Input(
+                        s3_uri="s3://b/spec.json", s3_data_type="S3Prefix",
+                        local_path="/opt/ml/processing/input/mimsreg_spec"))],
+            outputs=[ProcessingOutput(output_name="results", s3_output=ProcessingS3Output(
+                        local_path="/opt/ml/processing/output/results", s3_upload_mode="EndOfJob",
+                        s3_uri=Join(on="/", values=["s3://b/results",
+                                    ExecutionVariables.PIPELINE_EXECUTION_ID, region])))],
+            arguments=["--region", region])
+    steps.append(ProcessingStep(name=f"Register-{region}", step_args=args))
+pipeline = Pipeline(name="sdk-bench", steps=steps, sagemaker_session=session)
+marks["build"] = time.perf_counter() - t
+t = time.perf_counter()
+first = pipeline.definition()
+marks["definition"] = time.perf_counter() - t
+"""
+
 
 def closed_port() -> int:
     with socket.socket() as sock:
@@ -134,12 +189,16 @@ def environment(root: Path, defaults: bool) -> dict[str, str]:
     config = root / ("defaults.yaml" if defaults else "empty.yaml")
     if defaults:
         config.write_text(
-            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
+            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+            "      TelemetryOptOut: true\n      Session:\n"
             "        DefaultS3Bucket: mimsreg-bench-us-east-1\n  ProcessingJob:\n"
             f"    RoleArn: {ROLE}\n"
         )
-    else:
-        config.write_text("{}\n")
+    else:  # no defaults, except telemetry off (SDK v3 would send it from ScriptProcessor.run)
+        config.write_text(
+            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+            "      TelemetryOptOut: true\n"
+        )
     env.update(
         {
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
@@ -168,7 +227,7 @@ def run(code: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def scenario(kind: str, defaults: bool) -> str:
-    code = MIMSREG if kind == "mimsreg" else SDK
+    code = MIMSREG if kind == "mimsreg" else (SDK_V3 if SDK_MAJOR >= 3 else SDK)
     role = "None" if defaults and kind == "mimsreg" else repr(ROLE)
     bucket = "None" if defaults else repr("mimsreg-bench-{region}")
     if kind == "sdk":
@@ -207,7 +266,8 @@ def main() -> None:
             print(f"round {round_number + 1}/{rounds}", file=sys.stderr)
     sagemaker_import = median(import_samples["import sagemaker"], "total")
     lines = [
-        f"Measured with `make bench-pipeline` ({rounds} interleaved rounds, medians; "
+        f"Measured with `make bench-pipeline{'-v3' if SDK_MAJOR >= 3 else ''}` (sagemaker "
+        f"{SDK_VERSION}; {rounds} interleaved rounds, medians; "
         f"{os.cpu_count()} cores; Python {platform.python_version()}; fresh interpreter per "
         "sample; no AWS credentials, `AWS_ENDPOINT_URL` on a closed loopback port, every "
         "socket connection counted).",
@@ -246,7 +306,12 @@ def main() -> None:
                 f"{definition / base:.2f} x | {connections} |"
             )
     body = "\n".join(lines)
-    update_section("pipeline", "Pipeline step (`bench/bench_pipeline.py`)", body)
+    if SDK_MAJOR >= 3:
+        update_section(
+            "pipeline-v3", "Pipeline step on SageMaker SDK v3 (`bench/bench_pipeline.py`)", body
+        )
+    else:
+        update_section("pipeline", "Pipeline step (`bench/bench_pipeline.py`)", body)
     print(body)
 
 

@@ -19,7 +19,7 @@ Builder = Callable[..., Any]
 
 def test_one_region_gives_one_processing_step(make_builder: Builder) -> None:
     """Default target: the config's region; the step is named <step_name>-<region>."""
-    from sagemaker.workflow.steps import ProcessingStep
+    from tests.pipeline.sdk import ProcessingStep
 
     step = make_builder().create_step(MODEL)
     assert isinstance(step, ProcessingStep)
@@ -152,8 +152,7 @@ def test_defaults_of_the_processing_knobs(make_builder: Builder) -> None:
 
 def test_processing_knobs_reach_the_definition(make_builder: Builder) -> None:
     """Instance, volume, runtime, KMS keys, VPC settings and caching are passed through."""
-    from sagemaker.network import NetworkConfig
-    from sagemaker.workflow.steps import CacheConfig
+    from tests.pipeline.sdk import CacheConfig, NetworkConfig
 
     builder = make_builder(
         instance_type="ml.c5.xlarge",
@@ -183,7 +182,7 @@ def test_processing_knobs_reach_the_definition(make_builder: Builder) -> None:
 
 def test_network_isolation_is_refused(make_builder: Builder) -> None:
     """The job must call SageMaker and S3: an isolated network would fail it at run time."""
-    from sagemaker.network import NetworkConfig
+    from tests.pipeline.sdk import NetworkConfig
 
     with pytest.raises(BadInputError, match="network isolation"):
         make_builder(network_config=NetworkConfig(enable_network_isolation=True))
@@ -232,7 +231,7 @@ def test_other_types_are_refused(make_builder: Builder) -> None:
 
 def test_pipeline_parameters_and_step_properties_are_accepted(make_builder: Builder) -> None:
     """A ParameterString (its default checked) or a step property resolve at execution time."""
-    from sagemaker.workflow.parameters import ParameterString
+    from tests.pipeline.sdk import ParameterString
 
     builder = make_builder()
     parameter = ParameterString(name="PackagedModel", default_value=MODEL)
@@ -337,7 +336,7 @@ def test_role_must_be_an_arn(make_builder: Builder) -> None:
 # --- buckets -----------------------------------------------------------------------------------
 def test_bucket_precedence(make_builder: Builder, sdk_defaults: Callable[..., Any]) -> None:
     """bucket= beats the config's bucket, which beats the session's explicit default bucket."""
-    from sagemaker.workflow.pipeline_context import PipelineSession
+    from tests.pipeline.sdk import PipelineSession
 
     sdk_defaults(bucket="sdk-default-bucket")
     assert make_builder(bucket="arg-{region}").bucket == "arg-us-east-1"
@@ -363,7 +362,7 @@ def test_bucket_mapping_must_cover_every_target_region(make_builder: Builder) ->
 
 def test_s3_prefix(make_builder: Builder) -> None:
     """Files go under s3_prefix, after the session's default key prefix when it has one."""
-    from sagemaker.workflow.pipeline_context import PipelineSession
+    from tests.pipeline.sdk import PipelineSession
 
     assert "/custom/runtime/" in make_builder(s3_prefix="/custom/").runtime_uri
     session = PipelineSession(default_bucket_prefix="team-a")
@@ -375,7 +374,8 @@ def test_s3_prefix(make_builder: Builder) -> None:
 def test_session_region_is_the_pipeline_region(make_builder: Builder) -> None:
     """The steps run in the session's region; targets default to the config's region."""
     import boto3
-    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    from tests.pipeline.sdk import PipelineSession
 
     session = PipelineSession(boto_session=boto3.Session(region_name="eu-west-1"))
     builder = make_builder(sagemaker_session=session)
@@ -391,8 +391,8 @@ def test_session_region_is_the_pipeline_region(make_builder: Builder) -> None:
 def test_plain_session_is_rebuilt_as_a_pipeline_session(make_builder: Builder) -> None:
     """A plain Session would start a job from run(): steps are recorded instead."""
     import boto3
-    from sagemaker.session import Session
-    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    from tests.pipeline.sdk import PipelineSession, Session
 
     plain = Session(boto_session=boto3.Session(region_name="us-west-2"), default_bucket="plain-b")
     builder = make_builder(seed_config(bucket=None), sagemaker_session=plain)
@@ -406,7 +406,8 @@ def test_plain_session_is_rebuilt_as_a_pipeline_session(make_builder: Builder) -
 def test_unknown_processing_image_region(make_builder: Builder) -> None:
     """A pipeline region without the scikit-learn image needs processing_image_uri=."""
     import boto3
-    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    from tests.pipeline.sdk import PipelineSession
 
     session = PipelineSession(boto_session=boto3.Session(region_name="ap-southeast-7"))
     with pytest.raises(PlanError, match="processing_image_uri"):
@@ -441,12 +442,13 @@ def test_network_isolation_from_sdk_defaults_is_refused(
     """An SDK defaults file that isolates processing jobs is caught when the step is made."""
     path = tmp_path / "isolating.yaml"
     path.write_text(
-        "SchemaVersion: '1.0'\nSageMaker:\n  ProcessingJob:\n    NetworkConfig:\n"
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+        "      TelemetryOptOut: true\n  ProcessingJob:\n    NetworkConfig:\n"
         "      EnableNetworkIsolation: true\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(path))
-    from sagemaker.network import NetworkConfig
+    from tests.pipeline.sdk import NetworkConfig
 
     builder = make_builder(network_config=NetworkConfig(subnets=["subnet-1"]))
     with pytest.raises(BadInputError, match="network isolation"):

@@ -1,7 +1,9 @@
 """The seed document's usage example, as written, after a real packaging step.
 
-Changed only in its import lines. Before it: a packaging ProcessingStep that produces the output
-the example reads (``packaged_model_output``), and the ``pipeline`` it adds to. The example
+Changed only in its import lines (the SDK's classes come from tests/pipeline/sdk.py: v2's
+``sagemaker.workflow`` or v3's ``sagemaker.mlops.workflow``). Before it: a packaging
+ProcessingStep that produces the output the example reads (``packaged_model_output``), and the
+``pipeline`` it adds to. The example
 passes neither role nor session: they come from the SageMaker SDK defaults file.
 """
 
@@ -20,7 +22,8 @@ from tests.pipeline.conftest import ROLE
 def packaging_session() -> Any:
     """The user's pipeline session, in us-east-1."""
     import boto3
-    from sagemaker.workflow.pipeline_context import PipelineSession
+
+    from tests.pipeline.sdk import PipelineSession
 
     return PipelineSession(
         boto_session=boto3.Session(region_name="us-east-1"), default_bucket="packaging-bucket"
@@ -32,8 +35,7 @@ def packaging_step(packaging_session: Any) -> Any:
     """A real packaging step: a scikit-learn processing job writing packaged_model_output."""
     import warnings
 
-    from sagemaker.processing import ProcessingOutput, ScriptProcessor
-    from sagemaker.workflow.steps import ProcessingStep
+    from tests.pipeline.sdk import ProcessingStep, ScriptProcessor, processing_output
 
     processor = ScriptProcessor(
         role=ROLE,
@@ -48,7 +50,7 @@ def packaging_step(packaging_session: Any) -> Any:
         step_args = processor.run(
             code="s3://packaging-bucket/code/package.py",
             outputs=[
-                ProcessingOutput(
+                processing_output(
                     output_name="packaged_model_output",
                     source="/opt/ml/processing/output/packaged",
                     destination="s3://packaging-bucket/packaged/",

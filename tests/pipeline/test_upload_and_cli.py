@@ -227,29 +227,40 @@ def test_missing_sdk_names_the_extra() -> None:
     assert "pip install 'mimsreg[pipelines]'" in result.stdout
 
 
-def test_sdk_not_installed_or_v3(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No distribution at all, or SDK v3 (no sagemaker.workflow): the same hint, the version."""
+def test_sdk_not_installed_or_an_unsupported_major(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No distribution at all, or an SDK major we have no adapter for: the hint, the version."""
     from mimsreg.pipeline import _adapter
 
     monkeypatch.setattr(_adapter, "_sdk_version", lambda: None)
     with pytest.raises(MissingDependencyError, match=r"sagemaker>=2.200,<3.*mimsreg\[pipelines\]"):
         _adapter.load_adapter()
-    monkeypatch.setattr(_adapter, "_sdk_version", lambda: "3.27.0")
-    with pytest.raises(MissingDependencyError, match=r"found sagemaker 3\.27\.0"):
+    monkeypatch.setattr(_adapter, "_sdk_version", lambda: "4.0.0")
+    with pytest.raises(
+        MissingDependencyError, match=r"found sagemaker 4\.0\.0.*mimsreg\[pipelines-v3\]"
+    ):
         _adapter.load_adapter()
 
 
-def test_sdk_version_is_read_from_the_distribution() -> None:
-    from mimsreg.pipeline._adapter import _sdk_version
+def test_the_adapter_in_use_is_the_one_for_the_installed_sdk() -> None:
+    """``MIMSREG_EXPECT_SDK`` (set by ``make test``: 2, ``make check-v3``: 3) guards against a run
+    that silently tests the other SDK."""
+    import os
 
-    assert (_sdk_version() or "").startswith("2.")
+    from mimsreg.pipeline._adapter import _sdk_version, load_adapter
+
+    expected = os.environ.get("MIMSREG_EXPECT_SDK")
+    major = (_sdk_version() or "").split(".", 1)[0]
+    if expected:
+        assert major == expected
+    assert load_adapter().name == f"sagemaker-v{major}"
 
 
 def test_adapter_import_failure_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK distribution is there but does not import: the same hint, with the cause."""
     from mimsreg.pipeline import _adapter
+    from tests.pipeline.sdk import MAJOR
 
-    monkeypatch.setitem(sys.modules, "mimsreg.pipeline._sdk_v2", None)
+    monkeypatch.setitem(sys.modules, f"mimsreg.pipeline._sdk_v{MAJOR}", None)
     with pytest.raises(MissingDependencyError, match="cannot import") as caught:
         _adapter.load_adapter()
     assert isinstance(caught.value.__cause__, ImportError)

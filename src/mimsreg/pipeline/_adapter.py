@@ -1,9 +1,10 @@
 """What the step builder asks of a SageMaker Python SDK, in SDK-neutral terms.
 
 ``ModelRegistrationStepBuilder`` decides everything (names, inputs, arguments, S3 locations) and
-hands a :class:`StepRequest` to an adapter, which makes the SDK's objects. ``_sdk_v2`` is the
-adapter for ``sagemaker>=2.200,<3`` (``sagemaker.workflow``); a v3 adapter would implement the
-same :class:`SdkAdapter` protocol beside it.
+hands a :class:`StepRequest` to an adapter, which makes the SDK's objects: ``_sdk_v2`` for
+``sagemaker>=2.200,<3`` (``sagemaker.workflow``), ``_sdk_v3`` for ``sagemaker>=3.27,<4``
+(``sagemaker.mlops.workflow``), chosen by the installed SDK's major version (the two cannot be
+installed together).
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ from mimsreg.errors import MissingDependencyError
 
 __all__ = ["INSTALL_HINT", "SdkAdapter", "StepInput", "StepOutput", "StepRequest", "load_adapter"]
 
-INSTALL_HINT = "pip install 'mimsreg[pipelines]'"
-SUPPORTED_SDK = "sagemaker>=2.200,<3"
+INSTALL_HINT = "pip install 'mimsreg[pipelines]' (SDK v2) or 'mimsreg[pipelines-v3]' (SDK v3)"
+SUPPORTED_SDK = "sagemaker>=2.200,<3 or >=3.27,<4"
+# SDK major version → (adapter module, class)
+ADAPTERS = {
+    "2": ("mimsreg.pipeline._sdk_v2", "SdkV2Adapter"),
+    "3": ("mimsreg.pipeline._sdk_v3", "SdkV3Adapter"),
+}
 
 
 @dataclass(frozen=True)
@@ -134,16 +140,18 @@ def load_adapter() -> SdkAdapter:
             f"({SUPPORTED_SDK}): {INSTALL_HINT}"
         )
     major = version.split(".", 1)[0]
-    if major != "2":
+    if major not in ADAPTERS:
         raise MissingDependencyError(
-            f"the SageMaker Pipelines step supports the SageMaker Python SDK v2 ({SUPPORTED_SDK}), "
+            f"the SageMaker Pipelines step supports the SageMaker Python SDK {SUPPORTED_SDK}, "
             f"found sagemaker {version}: {INSTALL_HINT}"
         )
+    module_name, class_name = ADAPTERS[major]
     try:
-        module = importlib.import_module("mimsreg.pipeline._sdk_v2")
+        module = importlib.import_module(module_name)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"cannot import the SageMaker Python SDK v2 ({exc}): {INSTALL_HINT}"
+            f"cannot import the SageMaker Python SDK v{major} (sagemaker {version}: {exc}): "
+            f"{INSTALL_HINT}"
         ) from exc
-    adapter: SdkAdapter = module.SdkV2Adapter()
+    adapter: SdkAdapter = getattr(module, class_name)()
     return adapter

@@ -11,7 +11,7 @@ every S3 location is explicit. Both files must be in S3 before the pipeline runs
 there, skipping what is already present.
 
 The SageMaker Python SDK is imported when a builder is made (``pip install 'mimsreg[pipelines]'``),
-through one adapter module (``_sdk_v2``), never by ``import mimsreg``.
+through one adapter module (``_sdk_v2`` or ``_sdk_v3``), never by ``import mimsreg``.
 """
 
 from __future__ import annotations

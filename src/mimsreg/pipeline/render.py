@@ -57,13 +57,15 @@ def load_sdk_quietly() -> None:
     # An empty SAGEMAKER_SUPPRESS_V2_WARNING brings them back.
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     sdk = logging.getLogger("sagemaker")
-    if not sdk.handlers:
+    # SDK v3 gives the logger a NullHandler: that is no handler for this purpose.
+    if not [h for h in sdk.handlers if not isinstance(h, logging.NullHandler)]:
         sdk.addHandler(_StderrHandler())
         sdk.propagate = False  # the root handler that basicConfig() installs would repeat them
     sdk.setLevel(logging.WARNING)
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
-    # "Popping out 'ProcessingJobName'": the SDK's notice about what we rely on.
+    # "Popping out 'ProcessingJobName'": the SDK's notice about what we rely on (v2, v3).
     logging.getLogger("sagemaker.workflow.utilities").setLevel(logging.ERROR)
+    logging.getLogger("sagemaker.core.workflow.utilities").setLevel(logging.ERROR)
     root = logging.getLogger()
     level = root.level
     load_adapter()
