@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _aws import create_buckets, machine_facts, moto_server, use_fake_credentials  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
+from hypothesis.strategies import SearchStrategy  # noqa: E402
 from tests.conftest import SEED_EXAMPLE  # noqa: E402
 from tests.fuzzing import (  # noqa: E402
     Tally,
@@ -43,15 +45,15 @@ from tests.fuzzing import (  # noqa: E402
 from tests.helpers import write_model_archive  # noqa: E402
 
 SUBPROCESS_EVERY = 50
+T = TypeVar("T")
 BUCKET = "mimsreg-fuzz-{region}"
 
 
-def fuzz_configs(
-    world: World, folder: Path, examples: int, seed: int, log: Callable[[str], None]
-) -> Tally:
-    """``examples`` generated config files, each registering a good archive."""
-    tally = Tally()
-    model = write_model_archive(folder / "model.tar.gz", b"w" * 4096)
+def run_examples(
+    strategy: SearchStrategy[T], examples: int, seed: int, body: Callable[[T], None]
+) -> None:
+    """``body`` on ``examples`` values Hypothesis generates from ``strategy`` (seeded; no
+    shrinking and no example database: each run is a tally, not a search for one failure)."""
 
     @hypothesis_seed(seed)
     @settings(
@@ -61,20 +63,39 @@ def fuzz_configs(
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(config_files())
-    def one(case: tuple[str, bytes]) -> None:
-        suffix, data = case
-        config = write_config(folder, suffix, data, world, tally.examples)
-        tally.examples += 1
-        tally.add(register_in_process(world, model, config))
-        if tally.examples % SUBPROCESS_EVERY == 0:
-            tally.subprocess_runs += 1
-            tally.add(register_subprocess(world, model, config))
-        config.unlink()
-        if tally.examples % 1000 == 0:
-            log(f"configs: {tally.examples} examples, exits {tally.exit_codes}")
+    @given(strategy)
+    def one(value: T) -> None:
+        body(value)
 
     one()
+
+
+def register_and_count(
+    tally: Tally, world: World, model: Path, config: Path, log: Callable[[str], None], what: str
+) -> None:
+    """One example: a run in process, every ``SUBPROCESS_EVERY``-th also as a process."""
+    tally.examples += 1
+    tally.add(register_in_process(world, model, config))
+    if tally.examples % SUBPROCESS_EVERY == 0:
+        tally.subprocess_runs += 1
+        tally.add(register_subprocess(world, model, config))
+    if tally.examples % 500 == 0:
+        log(f"{what}: {tally.examples} examples, exits {tally.exit_codes}")
+
+
+def fuzz_configs(
+    world: World, folder: Path, examples: int, seed: int, log: Callable[[str], None]
+) -> Tally:
+    """``examples`` generated config files, each registering a good archive."""
+    tally = Tally()
+    model = write_model_archive(folder / "model.tar.gz", b"w" * 4096)
+
+    def one(case: tuple[str, bytes]) -> None:
+        config = write_config(folder, case[0], case[1], world, tally.examples)
+        register_and_count(tally, world, model, config, log, "configs")
+        config.unlink()
+
+    run_examples(config_files(), examples, seed, one)
     return tally
 
 
@@ -86,28 +107,13 @@ def fuzz_archives(
     config = folder / "config.json"
     config.write_bytes(serialise({**SEED_EXAMPLE, **world.config_extra()}, "json"))
 
-    @hypothesis_seed(seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(archive_bytes())
     def one(data: bytes) -> None:
         model = folder / f"model-{tally.examples}.tar.gz"
         model.write_bytes(data)
-        tally.examples += 1
-        tally.add(register_in_process(world, model, config))
-        if tally.examples % SUBPROCESS_EVERY == 0:
-            tally.subprocess_runs += 1
-            tally.add(register_subprocess(world, model, config))
+        register_and_count(tally, world, model, config, log, "archives")
         model.unlink()
-        if tally.examples % 500 == 0:
-            log(f"archives: {tally.examples} examples, exits {tally.exit_codes}")
 
-    one()
+    run_examples(archive_bytes(), examples, seed, one)
     return tally
 
 
