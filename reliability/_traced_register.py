@@ -11,7 +11,8 @@ existing versions), ``store-copy`` (local: artifact into the store, verified),
 ``db-transaction``, ``db-commit``, ``db-committed`` (local: a write transaction), and for
 SageMaker ``stage-check`` (HeadObject), ``upload`` (single or multipart),
 ``cross-region-copy``, ``documents`` (record, schema, approval history), ``group``,
-``version-create``, ``version-created``; ``exit`` once the CLI returns.
+``create-lock`` (the group's lease: taken, renewed, released), ``version-create``,
+``version-created``; ``exit`` once the CLI returns.
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ def _before(phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def _boto_hooks(region: str) -> Callable[..., None]:
     def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
         phase = OPERATION_PHASES.get(model.name)
+        key = str(params.get("Key"))
         if model.name == "PutObject":
-            phase = "upload" if "/artifacts/" in str(params.get("Key")) else "documents"
+            phase = "upload" if "/artifacts/" in key else "documents"
+        if model.name in ("PutObject", "GetObject", "DeleteObject") and "/locks/" in key:
+            phase = "create-lock"
         if phase is not None:
             mark(phase, region)
 
@@ -123,8 +127,10 @@ def install() -> None:
     LocalInventory._write = traced_write  # type: ignore[method-assign,assignment]
     make_client = SageMakerInventory._make_client
 
-    def traced_client(self: SageMakerInventory, region: str, service: str) -> Any:
-        client = make_client(self, region, service)
+    def traced_client(
+        self: SageMakerInventory, region: str, service: str, max_attempts: int | None = None
+    ) -> Any:
+        client = make_client(self, region, service, max_attempts)
         client.meta.events.register("before-call.*.*", _boto_hooks(region))
         client.meta.events.register("after-call.*.*", _after_create(region))
         return client

@@ -527,6 +527,7 @@ PHASE_ORDER = [
     "cross-region-copy",
     "documents",
     "group",
+    "create-lock",
     "store-copy",
     "db-transaction",
     "db-commit",
