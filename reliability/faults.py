@@ -66,6 +66,7 @@ class RateRun:
     faults: collections.Counter[str] = field(default_factory=collections.Counter)
     seconds: float = 0.0
     unclear: list[str] = field(default_factory=list)  # failures without a clear error
+    failed_runs: list[tuple[Path, Path]] = field(default_factory=list)  # (model, config)
 
     @property
     def failed(self) -> int:
@@ -156,6 +157,8 @@ def run_rate(
             model = write_model_archive(work / f"{label}-{number}.tar.gz", rng.randbytes(size))
             config = config_file(work, number, f"faults-{label}-{number // 20:02d}")
         returncode, results, stderr = register(model, config, env, expected)
+        if returncode != 0:
+            outcome.failed_runs.append((model, config))
         outcome.registrations += 1
         outcome.exit_codes[returncode] += 1
         statuses = [str(result.get("status")) for result in results]
@@ -182,13 +185,43 @@ def run_rate(
     return outcome
 
 
+@dataclass
+class Recovery:
+    """The failed registrations of every rate, run again without faults."""
+
+    runs: int = 0
+    statuses: collections.Counter[str] = field(default_factory=collections.Counter)
+    exit_codes: collections.Counter[int] = field(default_factory=collections.Counter)
+
+
+def recover(
+    proxy: FaultProxyServer,
+    failed: list[tuple[Path, Path]],
+    env: dict[str, str],
+    expected: set[tuple[str, str, int]],
+) -> Recovery:
+    """A failure must leave nothing a plain re-run cannot complete: each failed registration is
+    run again with the faults off, and must end ``created`` or ``unchanged`` everywhere (what
+    its failed run did make is then reported, so every version is accounted for)."""
+    proxy.rate = 0.0
+    recovery = Recovery()
+    for model, config in failed:
+        returncode, results, _ = register(model, config, env, expected)
+        recovery.runs += 1
+        recovery.exit_codes[returncode] += 1
+        recovery.statuses.update(str(result.get("status")) for result in results)
+    return recovery
+
+
 def check(target: SageMakerTarget, expected: set[tuple[str, str, int]]) -> Verdict:
     verdict = Verdict("sagemaker")
     tally(verdict, target, target.versions(verdict), expected)
     return verdict
 
 
-def summary_of(main_run: RateRun, verdict: Verdict, ramp: list[RateRun]) -> tuple[str, str, bool]:
+def summary_of(
+    main_run: RateRun, verdict: Verdict, ramp: list[RateRun], recovery: Recovery
+) -> tuple[str, str, bool]:
     """The faults row of the summary table."""
     runs = (
         f"{main_run.registrations} registrations x {len(REGIONS)} regions at "
@@ -197,20 +230,26 @@ def summary_of(main_run: RateRun, verdict: Verdict, ramp: list[RateRun]) -> tupl
         f"{', '.join(f'{r.rate:.0%}' for r in ramp)}: {sum(r.registrations for r in ramp)} more"
     )
     held = verdict.held and not main_run.failed and not any(r.unclear for r in ramp)
-    held = held and not main_run.unclear
+    held = held and not main_run.unclear and recovered(recovery)
     invariants = (
         f"at {main_run.rate:.0%}: every registration created/unchanged; everywhere: "
         f"{verdict.duplicates} duplicate versions, {verdict.missing_versions} missing, "
         f"{verdict.versions} versions digest-verified; every ramp failure a clear error "
-        "(exit 1, the region named), never a wrong record"
+        f"(exit 1, the region named), never a wrong record; the {recovery.runs} failed "
+        "registrations, re-run without faults, all completed"
     )
     return runs, invariants, held
+
+
+def recovered(recovery: Recovery) -> bool:
+    return set(recovery.statuses) <= set(OK_STATUSES) and set(recovery.exit_codes) <= {0}
 
 
 def report(
     main_run: RateRun,
     verdict: Verdict,
     ramp: list[RateRun],
+    recovery: Recovery,
     seed: int,
     argv: str,
 ) -> str:
@@ -239,7 +278,12 @@ def report(
         )
     lines += [
         "",
-        "Read back from moto after every rate: "
+        f"Then the {recovery.runs} registrations that failed, run again with the faults off: "
+        f"{recovery.statuses['created']} region results created, "
+        f"{recovery.statuses['unchanged']} unchanged (made by the failed run), "
+        f"{sum(n for k, n in recovery.statuses.items() if k not in OK_STATUSES)} failed.",
+        "",
+        "Read back from moto after every rate and the re-runs: "
         f"{verdict.versions} versions, {verdict.identities} identities, "
         f"{verdict.duplicates} duplicate versions, {verdict.missing_versions} reported versions "
         f"absent, {verdict.without_artifact} artifacts missing or not verifying.",
@@ -266,6 +310,8 @@ def report(
     problems = verdict.problems + [u for run in [main_run, *ramp] for u in run.unclear]
     if main_run.failed:
         problems.append(f"{main_run.failed} region result(s) failed at {main_run.rate:.0%}")
+    if not recovered(recovery):
+        problems.append(f"re-runs without faults did not all complete: {dict(recovery.statuses)}")
     lines += ["", "Problems:", ""] + ([f"- {p}" for p in problems] or ["- none."])
     return "\n".join(lines)
 
@@ -310,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             main_run = run_rate(
                 proxy, options.rate, options.registrations, work, env, rng, expected, "main"
             )
-            ramp = [
+            ramp: list[RateRun] = [
                 run_rate(
                     proxy,
                     rate,
@@ -323,11 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 for rate in ramp_rates
             ]
+            failed = [run for outcome in [main_run, *ramp] for run in outcome.failed_runs]
+            recovery = recover(proxy, failed, env, expected)
         verdict = check(target, expected)
     shown = " ".join(sys.argv[1:] if argv is None else argv) or "(defaults)"
-    body = report(main_run, verdict, ramp, options.seed, shown)
+    body = report(main_run, verdict, ramp, recovery, options.seed, shown)
     print(body)
-    runs, invariants, held = summary_of(main_run, verdict, ramp)
+    runs, invariants, held = summary_of(main_run, verdict, ramp, recovery)
     if not options.no_report:
         from reliability._report import update_section, update_summary_row
 
