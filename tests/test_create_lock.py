@@ -181,3 +181,19 @@ def test_other_s3_errors_are_not_mistaken_for_a_held_lock() -> None:
     lock = CreateLock(client, "no-such-bucket-here", "g", REGION, wait_seconds=1)
     with pytest.raises(Exception, match="NoSuchBucket"):
         lock.acquire()
+
+
+def test_a_renewal_whose_answer_was_lost_keeps_the_lease() -> None:
+    """The renewal landed (new ETag) but its answer did not: the next renewal's If-Match fails,
+    and the lease, still holding this holder's token, is adopted rather than given up."""
+    client = s3()
+    lock = CreateLock(client, BUCKET, "g", REGION)
+    lock.acquire()
+    lock._stop.set()  # renew by hand only
+    lock._renewer.join()  # type: ignore[union-attr]
+    lock._put(IfMatch=str(lock._etag))  # landed; lock._etag is now stale
+    lock.renew()
+    lock.check_held()
+    assert lease(client)["holder"] == lock.token
+    lock.release()
+    assert not lock_exists(client)

@@ -183,17 +183,26 @@ class CreateLock:
         try:
             self._etag = self._put(IfMatch=str(self._etag))
         except Exception as exc:
-            if _code(exc) in (*_CONDITION_FAILED, *_ABSENT):
+            if _code(exc) not in (*_CONDITION_FAILED, *_ABSENT):
+                return  # network: the next tick retries, a lease lasts three ticks
+            try:
+                current = self._read()
+            except Exception:
+                return  # unknown yet: the next tick looks again
+            if current is not None and current[1].get("holder") == self.token:
+                # An earlier renewal landed but its answer was lost: the lease is ours still.
+                self._etag = current[0]
+            else:
                 self._lost = True
-            # Otherwise (network) the next tick retries: a lease lasts three ticks.
 
     def check_held(self) -> None:
         """Raise if the lease was lost: what follows must not run unprotected."""
         if self._lost:
             raise LockLostError(
                 f"{self.region}: the create lock of model package group {self.group!r} ran out "
-                "before the version was created (the process stalled for longer than its "
-                f"{self._lease:.0f} s lease); nothing was created. Re-run to try again"
+                "before the version was created (its renewals failed, or the process stalled, "
+                f"for longer than its {self._lease:.0f} s lease, and another writer took it "
+                "over); nothing was created. Re-run to try again"
             )
 
     def release(self) -> None:
