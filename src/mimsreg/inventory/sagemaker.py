@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from mimsreg.aws_compat import adapt_client
 from mimsreg.errors import BadInputError, InventoryError, NotFoundError
 from mimsreg.inventory.base import (
     ApprovalEvent,
@@ -210,7 +211,8 @@ class SageMakerInventory(Inventory):
         else:
             retries["total_max_attempts"] = max_attempts
         config = Config(region_name=region, retries=retries, user_agent_extra="mimsreg")
-        return self._session.client(service, config=config)  # type: ignore[call-overload]
+        client = self._session.client(service, config=config)  # type: ignore[call-overload]
+        return adapt_client(client)
 
     def _client(self, region: str, service: str) -> Any:
         """The region's client for ``service``: the caller's, or made once when first needed.
@@ -221,7 +223,8 @@ class SageMakerInventory(Inventory):
         """
         given = self._clients.get(region)
         if given is not None:
-            return getattr(given, service)
+            # The caller's client too may be older than the members mimsreg sends.
+            return adapt_client(getattr(given, service))
         with self._lock:
             made = self._made.get((region, service))
             if made is None:
@@ -238,7 +241,7 @@ class SageMakerInventory(Inventory):
         """The region's clients, made once (under a lock: sessions are not thread-safe)."""
         given = self._clients.get(region)
         if given is not None:
-            return given
+            return RegionClients(s3=adapt_client(given.s3), sagemaker=adapt_client(given.sagemaker))
         return RegionClients(s3=self._s3(region), sagemaker=self._sagemaker(region))
 
     def default_regions(self) -> list[str]:
@@ -624,7 +627,7 @@ class SageMakerInventory(Inventory):
         own client when clients were given."""
         given = self._clients.get(region)
         if given is not None:
-            return given.sagemaker
+            return adapt_client(given.sagemaker)
         with self._lock:
             made = self._made.get((region, "sagemaker-once"))
             if made is None:

@@ -36,6 +36,7 @@ __all__ = [
 RUNTIME_MODULES: tuple[str, ...] = (
     "mimsreg",
     "mimsreg._version",
+    "mimsreg.aws_compat",
     "mimsreg.errors",
     "mimsreg.spec",
     "mimsreg.package",
