@@ -88,3 +88,7 @@ class NotFoundError(InventoryError, BadInputError):
 
 class MissingDependencyError(MimsregError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
+
+
+class RegistryWarning(UserWarning):
+    """Something SageMaker would refuse was left out of a request (see ``mimsreg.aws_rules``)."""

@@ -37,6 +37,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "mimsreg",
     "mimsreg._version",
     "mimsreg.aws_compat",
+    "mimsreg.aws_rules",
     "mimsreg.errors",
     "mimsreg.spec",
     "mimsreg.package",
