@@ -28,7 +28,7 @@ def rendered(moto: str, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
     """The packaged model and a payload in S3, a two-region pipeline, its files uploaded."""
     import boto3
 
-    from mimsreg.payload import generate_payload_archive
+    from mimsreg.engine.payload import generate_payload_archive
     from mimsreg.pipeline import ModelRegistrationStepBuilder
 
     archive = write_model_archive(tmp_path / "build" / "model.tar.gz", weights=b"xgboost")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from mimsreg.errors import InventoryError
+from mimsreg.engine.errors import InventoryError
 
 __all__ = [
     "LEASE_SECONDS",

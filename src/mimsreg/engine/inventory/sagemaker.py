@@ -32,16 +32,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mimsreg.errors import BadInputError, InventoryError, NotFoundError
-from mimsreg.inventory.base import (
+from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError
+from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
     Inventory,
     Progress,
     VersionRecord,
 )
-from mimsreg.inventory.create_lock import CreateLock
-from mimsreg.inventory.gc import (
+from mimsreg.engine.inventory.create_lock import CreateLock
+from mimsreg.engine.inventory.gc import (
     Garbage,
     PendingUpload,
     StoredObject,
@@ -50,7 +50,7 @@ from mimsreg.inventory.gc import (
     select_garbage,
     select_uploads,
 )
-from mimsreg.plan import RegionPlan, RegistrationPlan
+from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
 if TYPE_CHECKING:
     import boto3
