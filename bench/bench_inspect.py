@@ -159,7 +159,7 @@ def main() -> None:
         Runs("mimsreg inspect --json (CLI)", [mimsreg, "inspect", "--json", file]),
         Runs(
             "inspect_package() (library, fresh interpreter)",
-            [python, "-c", f"from mimsreg.package import inspect_package as i; i({file!r})"],
+            [python, "-c", f"from mimsreg.engine.package import inspect_package as i; i({file!r})"],
         ),
     ]
 

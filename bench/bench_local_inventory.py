@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 from tests.helpers import make_plan, write_model_archive  # noqa: E402
 
 from bench._report import update_section  # noqa: E402
-from mimsreg.execute import execute_plan  # noqa: E402
-from mimsreg.inventory.local import LocalInventory  # noqa: E402
+from mimsreg.engine.execute import execute_plan  # noqa: E402
+from mimsreg.engine.inventory.local import LocalInventory  # noqa: E402
 
 CHUNK = 500  # versions per interleaved block, so disk noise hits both sides alike
 

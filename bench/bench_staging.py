@@ -96,8 +96,8 @@ def pickled_plan(path: Path, sha256: str, label: str) -> Path:
     """The one-region registration plan of ``path``, pickled for the child to load."""
     from tests.helpers import fake_image, seed_spec
 
-    from mimsreg.package import PackageManifest, PackageMember
-    from mimsreg.plan import RegistrationContext, build_plan
+    from mimsreg.engine.package import PackageManifest, PackageMember
+    from mimsreg.engine.plan import RegistrationContext, build_plan
 
     size = path.stat().st_size
     manifest = PackageManifest(
@@ -125,8 +125,8 @@ def pickled_plan(path: Path, sha256: str, label: str) -> Path:
 def child(plan_file: Path, stage_only: bool) -> None:
     """A mimsreg side: load the plan; stage the artifact (the backend's staging call: upload,
     verifying HeadObject) or register in one region (``execute_plan``); print seconds as JSON."""
-    from mimsreg.execute import execute_plan
-    from mimsreg.inventory.sagemaker import SageMakerInventory
+    from mimsreg.engine.execute import execute_plan
+    from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
     plan = pickle.loads(plan_file.read_bytes())
     if stage_only:
@@ -257,7 +257,7 @@ def measure(
 
 def report(runs: dict[int, dict[str, list[Run]]], rounds: int, aws_name: str) -> str:
     from bench._aws import machine_facts
-    from mimsreg.inventory import sagemaker
+    from mimsreg.engine.inventory import sagemaker
 
     def median(runs_: list[Run], field: str) -> float:
         return statistics.median(getattr(run, field) for run in runs_)

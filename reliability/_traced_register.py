@@ -98,9 +98,9 @@ def _after_create(region: str) -> Callable[..., None]:
 
 def install() -> None:
     import mimsreg.api as api
-    import mimsreg.execute as execute
-    from mimsreg.inventory.local import LocalInventory
-    from mimsreg.inventory.sagemaker import SageMakerInventory
+    import mimsreg.engine.execute as execute
+    from mimsreg.engine.inventory.local import LocalInventory
+    from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
     api.inspect_package = _before("inspect", api.inspect_package)  # type: ignore[assignment]
     api.prepare_payload = _before("payload", api.prepare_payload)  # type: ignore[assignment]

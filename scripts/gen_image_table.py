@@ -1,10 +1,11 @@
-"""Generate src/mimsreg/data/images.json: SageMaker inference image facts for mimsreg.images.
+"""Generate src/mimsreg/engine/data/images.json: inference image facts for mimsreg.engine.images.
 
 Dev-time only. Reads the SageMaker Python SDK v2's bundled image configuration
 (``sagemaker/image_uri_config/{xgboost,sklearn,pytorch,tensorflow}.json``) straight out of a
 sagemaker wheel, read as a zip (nothing is installed), plus the few facts the SDK keeps in code
 (Graviton instance families, the arm64 tags of xgboost/sklearn, the p4d container suffixes), and
-writes the compact table :mod:`mimsreg.images` reads. ECR host names come from botocore's endpoint
+writes the compact table :mod:`mimsreg.engine.images` reads. ECR host
+names come from botocore's endpoint
 data, exactly as the SDK builds them (``ecr.{region}.{partition dnsSuffix}``).
 
 Usage::
@@ -31,9 +32,10 @@ from typing import Any
 FRAMEWORKS = ("xgboost", "sklearn", "pytorch", "tensorflow")
 SCOPES = ("inference", "inference_graviton")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUTPUT = REPO_ROOT / "src" / "mimsreg" / "data" / "images.json"
-# The keys of a version entry this generator (and mimsreg.images) understands. Anything else in a
-# newer SDK (a nested per-Python-version layout, ...) stops the generator instead of being dropped.
+DEFAULT_OUTPUT = REPO_ROOT / "src" / "mimsreg" / "engine" / "data" / "images.json"
+# The keys of a version entry this generator (and mimsreg.engine.images) understands. Anything
+# else in a newer SDK (a nested per-Python-version layout, ...) stops the generator instead of
+# being dropped.
 VERSION_KEYS = {
     "registries",
     "repository",

@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from tests.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve  # noqa: E402
 from tests.ui_seed import FRAUD, seed_ui_inventory  # noqa: E402
 
-from mimsreg.inventory.local import LocalInventory  # noqa: E402
+from mimsreg.engine.inventory.local import LocalInventory  # noqa: E402
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mimsreg.package import PackageLimits
+from mimsreg.engine.package import PackageLimits
 
 BLOCK = 512
 END = bytes(2 * BLOCK)  # tar end-of-archive marker

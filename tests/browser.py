@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
-from mimsreg.inventory.base import Inventory
+from mimsreg.engine.inventory.base import Inventory
 from mimsreg.ui import create_app
 from tests.conftest import free_port
 

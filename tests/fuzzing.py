@@ -168,7 +168,7 @@ BASE_TAR_GZ = gz(BASE_TAR)
 
 
 def _checksum_ok(header: bytes) -> bool:
-    from mimsreg import package
+    from mimsreg.engine import package
 
     return bool(package._checksum_ok(header))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mimsreg.config import ModelRegistrationConfig
-from mimsreg.package import PackageManifest, PackageMember
-from mimsreg.plan import RegistrationContext, RegistrationPlan, build_plan
-from mimsreg.spec import RegistrationSpec
+from mimsreg.engine.package import PackageManifest, PackageMember
+from mimsreg.engine.plan import RegistrationContext, RegistrationPlan, build_plan
+from mimsreg.engine.spec import RegistrationSpec
 from tests.conftest import SEED_EXAMPLE, TEST_BUCKET
 
 INFERENCE_PY = b"def model_fn(model_dir):\n    return None\n"

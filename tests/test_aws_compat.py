@@ -1,4 +1,4 @@
-"""``mimsreg.aws_compat`` on this Python: clients whose service model lacks a member still send it.
+"""``mimsreg.engine.aws_compat`` here: clients whose service model lacks a member still send it.
 
 The old models are the installed ones with the members removed (botocore reads models from
 ``AWS_DATA_PATH`` first), so the same code paths run here, in process and measured, as on the
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from mimsreg.aws_compat import adapt_client, missing_members, unsupported_members
+from mimsreg.engine.aws_compat import adapt_client, missing_members, unsupported_members
 from tests.conftest import TEST_BUCKET
 
 BUCKET = TEST_BUCKET.format(region="us-east-1")

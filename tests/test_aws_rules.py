@@ -1,5 +1,5 @@
 """Requests SageMaker accepts: metadata and description patterns, instance-type enums, no tags on
-versions; and the user's text read back as written (``mimsreg.aws_rules``)."""
+versions; and the user's text read back as written (``mimsreg.engine.aws_rules``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mimsreg.aws_rules import (
+from mimsreg.engine.aws_rules import (
     decode_metadata_value,
     encode_metadata_value,
     entity_description,
     enum_values,
     metadata_text_allowed,
 )
+from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 from mimsreg.errors import RegistryWarning
-from mimsreg.inventory.sagemaker import SageMakerInventory
 from tests.helpers import make_plan, write_model_archive
 
 # The service model's patterns, as SageMaker applies them (Java regex with Unicode classes).

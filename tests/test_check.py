@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from mimsreg.check import CheckReport, check_model
 from mimsreg.cli import cli
 from mimsreg.config import ModelRegistrationConfig
+from mimsreg.engine.payload import PayloadSample, generate_samples
+from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import BadInputError, ConfigError, InvalidPackageError, PayloadError
-from mimsreg.payload import PayloadSample, generate_samples
-from mimsreg.spec import RegistrationSpec
 from tests import models
 from tests.models import build_model, hostile_archive, variant, write_model
 

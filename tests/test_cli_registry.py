@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mimsreg.cli import cli
-from mimsreg.inventory.local import LocalInventory, default_home
+from mimsreg.engine.inventory.local import LocalInventory, default_home
 from tests.conftest import EXAMPLE_CONFIG
 from tests.helpers import write_model_archive
 

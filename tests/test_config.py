@@ -446,7 +446,7 @@ def test_legacy_pairs_with_non_string_names_are_field_errors(seed_kwargs: dict[s
 
 
 def test_spec_round_trips_and_carries_everything(seed_kwargs: dict[str, Any]) -> None:
-    from mimsreg.spec import RegistrationSpec
+    from mimsreg.engine.spec import RegistrationSpec
 
     seed_kwargs["bucket"] = "models-{region}"
     spec = ModelRegistrationConfig(**seed_kwargs).to_spec()

@@ -10,13 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
-from mimsreg.errors import InventoryError
-from mimsreg.inventory.create_lock import (
+from mimsreg.engine.inventory.create_lock import (
     CreateLock,
     LockLostError,
     LockTimeoutError,
     lock_key,
 )
+from mimsreg.errors import InventoryError
 from tests.conftest import TEST_BUCKET
 
 pytestmark = pytest.mark.usefixtures("aws")

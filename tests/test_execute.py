@@ -5,11 +5,17 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from mimsreg.engine.execute import (
+    CREATED,
+    FAILED,
+    RegistrationResult,
+    execute_plan,
+    planned_results,
+)
+from mimsreg.engine.inventory.base import CreateOutcome, Progress
+from mimsreg.engine.inventory.local import LocalInventory
+from mimsreg.engine.plan import RegionPlan
 from mimsreg.errors import InventoryError
-from mimsreg.execute import CREATED, FAILED, RegistrationResult, execute_plan, planned_results
-from mimsreg.inventory.base import CreateOutcome, Progress
-from mimsreg.inventory.local import LocalInventory
-from mimsreg.plan import RegionPlan
 from tests.helpers import make_plan, write_model_archive
 
 

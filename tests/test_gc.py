@@ -14,9 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mimsreg.cli import cli
-from mimsreg.errors import BadInputError
-from mimsreg.execute import execute_plan
-from mimsreg.inventory.gc import (
+from mimsreg.engine.execute import execute_plan
+from mimsreg.engine.inventory.gc import (
     INCOMPLETE_UPLOAD,
     STALE_LOCK,
     TEMPORARY_FILE,
@@ -31,8 +30,9 @@ from mimsreg.inventory.gc import (
     select_garbage,
     select_uploads,
 )
-from mimsreg.inventory.local import LocalInventory, default_home
-from mimsreg.inventory.sagemaker import SageMakerInventory
+from mimsreg.engine.inventory.local import LocalInventory, default_home
+from mimsreg.engine.inventory.sagemaker import SageMakerInventory
+from mimsreg.errors import BadInputError
 from tests.conftest import EXAMPLE_CONFIG, TEST_BUCKET
 from tests.helpers import make_plan, write_model_archive
 

@@ -1,4 +1,4 @@
-"""Inference image URIs without the sagemaker SDK: mimsreg.images and its generated table."""
+"""Inference image URIs without the sagemaker SDK: mimsreg.engine.images and its generated table."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from mimsreg import images
+from mimsreg.engine import images
+from mimsreg.engine.spec import DEFAULT_FRAMEWORK_VERSIONS, Framework
 from mimsreg.errors import BadInputError, PlanError
-from mimsreg.spec import DEFAULT_FRAMEWORK_VERSIONS, Framework
 from tests.conftest import REPO_ROOT
 
 # Every URI below was produced by the real SDK once, not derived from mimsreg: in a throwaway
@@ -25,11 +25,11 @@ from tests.conftest import REPO_ROOT
 #     sagemaker.image_uris.retrieve(framework, region, version, instance_type=instance_type,
 #                                   image_scope="inference")
 # (with py_version="py36" for pytorch 1.6 and 1.8.1, which have two Python versions).
-# The same venv also ran a sweep of 77,616 combinations (4 frameworks x every version and alias x
-# 42 regions + 2 unknown x 12 instance types) against mimsreg.images: every one of the 42,855 URIs
-# both produced was identical; every combination the SDK refuses, mimsreg refuses too; mimsreg
-# also refuses 715 the SDK answers with a different image than asked for (sklearn on Graviton,
-# which the SDK turns into sklearn 1.0-1, and pytorch on Trainium, a Neuron training image).
+# The same venv also ran a sweep of 77,616 combinations (4 frameworks x every version and alias x 42
+# regions + 2 unknown x 12 instance types) against mimsreg.engine.images: every one of the 42,855
+# URIs both produced was identical; every combination the SDK refuses, mimsreg refuses too; mimsreg
+# also refuses 715 the SDK answers with a different image than asked for (sklearn on Graviton, which
+# the SDK turns into sklearn 1.0-1, and pytorch on Trainium, a Neuron training image).
 SDK_VERIFIED: list[tuple[str, str, str, str, str]] = [
     # framework, version, region, instance type, URI from sagemaker 2.257.7
     ("xgboost", "1.7-1", "us-east-1", "ml.m5.large",
@@ -212,7 +212,7 @@ def test_unknown_region_names_the_value_and_the_regions() -> None:
 
 
 def test_a_region_code_is_not_a_region() -> None:
-    """Legacy codes (NA, EU, FE) are normalised upstream by mimsreg.spec, not guessed here."""
+    """Legacy codes (NA, EU, FE) are normalised upstream (mimsreg.engine.spec), not guessed."""
     with pytest.raises(PlanError, match="'NA'"):
         images.inference_image_uri("xgboost", "1.7-1", "NA", "ml.m5.large")
 
@@ -280,7 +280,9 @@ def test_supported_regions_depend_on_the_instance_type() -> None:
 def test_table_names_its_source() -> None:
     """The generated table records the SDK it came from and says how to regenerate it."""
     assert images.source_sdk_version().startswith("2.")
-    raw = json.loads((REPO_ROOT / "src/mimsreg/data/images.json").read_text(encoding="utf-8"))
+    raw = json.loads(
+        (REPO_ROOT / "src/mimsreg/engine/data/images.json").read_text(encoding="utf-8")
+    )
     assert "scripts/gen_image_table.py" in raw["about"]
     assert raw["sagemaker_version"] in raw["about"]
 
@@ -310,7 +312,7 @@ def test_matches_the_installed_sdk_when_there_is_one() -> None:
 PROBE = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from mimsreg.images import inference_image_uri
+from mimsreg.engine.images import inference_image_uri
 from mimsreg.errors import PlanError
 print(inference_image_uri("pytorch", "2.1", "cn-north-1", "ml.g5.xlarge"))
 try:
@@ -403,7 +405,7 @@ def _fake_wheel(tmp_path: Path, xgboost_inference: dict[str, object]) -> Path:
 def test_generator_builds_a_table_images_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """From a (stand-in) wheel the generator writes a table that mimsreg.images resolves from."""
+    """From a (stand-in) wheel the generator writes a table mimsreg.engine.images resolves from."""
     generator = _load_generator()
     xgboost = {
         "version_aliases": {"latest": "1.7-1"},

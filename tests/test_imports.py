@@ -59,24 +59,26 @@ def test_offline_commands_are_light(args: list[str]) -> None:
 
 def test_import_mimsreg_does_not_load_pydantic() -> None:
     """The portable modules must be importable where pydantic is absent (processing images)."""
-    modules = modules_after("import mimsreg, mimsreg.spec, mimsreg.package, mimsreg.errors")
+    modules = modules_after(
+        "import mimsreg, mimsreg.engine.spec, mimsreg.engine.package, mimsreg.errors"
+    )
     assert not {m for m in modules if m.split(".")[0] in ("pydantic", "click", "yaml")}
 
 
 PORTABLE_MODULES = [
-    "mimsreg.spec",
+    "mimsreg.engine.spec",
     "mimsreg.errors",
-    "mimsreg.package",
-    "mimsreg.images",
-    "mimsreg.plan",
-    "mimsreg.execute",
-    "mimsreg.inventory",
-    "mimsreg.inventory.base",
-    "mimsreg.inventory.create_lock",
-    "mimsreg.inventory.gc",
-    "mimsreg.inventory.local",
-    "mimsreg.inventory.sagemaker",
-    "mimsreg.runtime",
+    "mimsreg.engine.package",
+    "mimsreg.engine.images",
+    "mimsreg.engine.plan",
+    "mimsreg.engine.execute",
+    "mimsreg.engine.inventory",
+    "mimsreg.engine.inventory.base",
+    "mimsreg.engine.inventory.create_lock",
+    "mimsreg.engine.inventory.gc",
+    "mimsreg.engine.inventory.local",
+    "mimsreg.engine.inventory.sagemaker",
+    "mimsreg.engine.job",
 ]
 
 
@@ -85,7 +87,7 @@ def test_portable_modules_import_on_python_39(python39: str) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1])\n"
         f"import {', '.join(PORTABLE_MODULES)}\n"
-        "from mimsreg.spec import normalise_region\n"
+        "from mimsreg.engine.spec import normalise_region\n"
         "assert normalise_region('EU') == 'eu-west-1'\n"
         "assert 'pydantic' not in sys.modules\n"
         "print(sys.version_info[:2])\n"
@@ -108,11 +110,11 @@ def test_plan_and_local_registration_run_on_python_39(python39: str, tmp_path: P
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1])\n"
         "from pathlib import Path\n"
-        "from mimsreg.spec import RegistrationSpec\n"
-        "from mimsreg.package import inspect_package\n"
-        "from mimsreg.plan import build_plan\n"
-        "from mimsreg.execute import execute_plan\n"
-        "from mimsreg.inventory.local import LocalInventory\n"
+        "from mimsreg.engine.spec import RegistrationSpec\n"
+        "from mimsreg.engine.package import inspect_package\n"
+        "from mimsreg.engine.plan import build_plan\n"
+        "from mimsreg.engine.execute import execute_plan\n"
+        "from mimsreg.engine.inventory.local import LocalInventory\n"
         "spec = RegistrationSpec.from_dict(json.loads(Path(sys.argv[2]).read_text()))\n"
         "manifest = inspect_package(sys.argv[3], entry_point=spec.inference_entry_point)\n"
         "plan = build_plan(spec, manifest, ['us-east-1', 'EU'])\n"

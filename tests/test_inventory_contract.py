@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from mimsreg.engine.execute import CREATED, UNCHANGED, execute_plan
+from mimsreg.engine.inventory import Inventory, open_inventory
+from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.errors import NotFoundError
-from mimsreg.execute import CREATED, UNCHANGED, execute_plan
-from mimsreg.inventory import Inventory, open_inventory
-from mimsreg.inventory.local import LocalInventory
 from tests.helpers import make_plan, write_model_archive
 
 InventoryFactory = Callable[[], Inventory]

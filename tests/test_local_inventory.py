@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from mimsreg.engine.execute import FAILED, execute_plan
+from mimsreg.engine.inventory import open_inventory
+from mimsreg.engine.inventory.local import MIGRATIONS, LocalInventory, default_home
 from mimsreg.errors import InventoryError, InventoryURIError
-from mimsreg.execute import FAILED, execute_plan
-from mimsreg.inventory import open_inventory
-from mimsreg.inventory.local import MIGRATIONS, LocalInventory, default_home
 from tests.helpers import make_plan, write_model_archive
 
 
@@ -96,8 +96,8 @@ CONCURRENT_SCRIPT = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from mimsreg.execute import execute_plan
-from mimsreg.inventory.local import LocalInventory
+from mimsreg.engine.execute import execute_plan
+from mimsreg.engine.inventory.local import LocalInventory
 from tests.helpers import make_plan
 artifact = Path(sys.argv[2])
 with LocalInventory(Path(sys.argv[1])) as inventory:

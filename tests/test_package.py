@@ -15,16 +15,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from mimsreg import package
 from mimsreg.config import ModelRegistrationConfig
-from mimsreg.errors import BadInputError, InvalidPackageError
-from mimsreg.package import (
+from mimsreg.engine import package
+from mimsreg.engine.package import (
     PackageLimits,
     PackageManifest,
     PackageMember,
     extract_package,
     inspect_package,
 )
+from mimsreg.errors import BadInputError, InvalidPackageError
 from tests.archives import (
     BLOCK,
     END,
@@ -625,7 +625,7 @@ def test_inspect_on_python_39(python39: str, tmp_path: Path) -> None:
     code = (
         "import json, sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "from mimsreg.package import inspect_package, extract_package\n"
+        "from mimsreg.engine.package import inspect_package, extract_package\n"
         "from mimsreg.errors import InvalidPackageError\n"
         "manifest = inspect_package(sys.argv[2], entry_point='inference.py')\n"
         "extract_package(sys.argv[2], sys.argv[4])\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mimsreg.engine.package import PackageManifest, extract_package, inspect_package
 from mimsreg.errors import InvalidPackageError
-from mimsreg.package import PackageManifest, extract_package, inspect_package
 from tests.archives import gz
 from tests.fuzzing import BASE_TAR, BASE_TAR_GZ, edits
 from tests.fuzzing import mutate as _mutate

@@ -17,8 +17,7 @@ from pydantic import ValidationError
 
 from mimsreg.cli import cli
 from mimsreg.config import ModelRegistrationConfig, config_errors
-from mimsreg.errors import ConfigError, PayloadError
-from mimsreg.payload import (
+from mimsreg.engine.payload import (
     DEFAULT_TEXT_VALUE,
     SUPPORTED_CONTENT_TYPES,
     PayloadLimits,
@@ -31,7 +30,8 @@ from mimsreg.payload import (
     parse_payload_bytes,
     sample_file_name,
 )
-from mimsreg.spec import RegistrationSpec
+from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.errors import ConfigError, PayloadError
 from tests.conftest import REPO_ROOT
 
 
@@ -148,9 +148,9 @@ def test_generation_is_the_same_on_python_39(
     """The processing job's Python 3.9 writes the same archive bytes and reads them back."""
     code = (
         "import sys, json; sys.path.insert(0, sys.argv[1])\n"
-        "from mimsreg.spec import RegistrationSpec\n"
-        "from mimsreg.payload import generate_payload_archive, load_payload\n"
-        "from mimsreg.payload import SUPPORTED_CONTENT_TYPES as BOTH\n"
+        "from mimsreg.engine.spec import RegistrationSpec\n"
+        "from mimsreg.engine.payload import generate_payload_archive, load_payload\n"
+        "from mimsreg.engine.payload import SUPPORTED_CONTENT_TYPES as BOTH\n"
         "spec = RegistrationSpec.from_dict(json.loads(sys.argv[2]))\n"
         "archive = generate_payload_archive(spec, sys.argv[3], 2, content_types=BOTH)\n"
         "assert len(load_payload(sys.argv[3], spec)) == 2\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from mimsreg.engine.plan import RegistrationContext, build_plan, client_token
 from mimsreg.errors import PlanError
-from mimsreg.plan import RegistrationContext, build_plan, client_token
 from tests.helpers import fake_image, make_plan, manifest_for, seed_spec, write_model_archive
 
 

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from mimsreg.cli import cli
-from mimsreg.inventory.local import default_home
+from mimsreg.engine.inventory.local import default_home
 from tests.conftest import EXAMPLE_CONFIG, SEED_EXAMPLE, TEST_BUCKET
 from tests.models import WRONG_OUTPUT_NAME, build_model
 

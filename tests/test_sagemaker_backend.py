@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from mimsreg.engine.execute import CREATED, UNCHANGED, execute_plan
+from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
 from mimsreg.errors import BadInputError
-from mimsreg.execute import CREATED, UNCHANGED, execute_plan
-from mimsreg.inventory.sagemaker import RegionClients, SageMakerInventory
 from tests.conftest import TEST_BUCKET, TEST_REGIONS
 from tests.helpers import make_plan, write_model_archive
 

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from mimsreg.execute import CREATED, FAILED, execute_plan
-from mimsreg.inventory.sagemaker import RegionClients, SageMakerInventory, _is_transient
+from mimsreg.engine.execute import CREATED, FAILED, execute_plan
+from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory, _is_transient
 from tests.helpers import make_plan, write_model_archive
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -40,7 +40,7 @@ def versions(sagemaker: Any, group: str) -> int:
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mimsreg.inventory.sagemaker.time.sleep", lambda _: None)
+    monkeypatch.setattr("mimsreg.engine.inventory.sagemaker.time.sleep", lambda _: None)
 
 
 @pytest.mark.usefixtures("no_backoff")

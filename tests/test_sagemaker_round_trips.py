@@ -18,10 +18,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from mimsreg.execute import CREATED, execute_plan
-from mimsreg.inventory import sagemaker as backend
-from mimsreg.inventory.sagemaker import RegionClients, SageMakerInventory
-from mimsreg.plan import RegionPlan
+from mimsreg.engine.execute import CREATED, execute_plan
+from mimsreg.engine.inventory import sagemaker as backend
+from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
+from mimsreg.engine.plan import RegionPlan
 from tests.conftest import TEST_REGIONS
 from tests.helpers import make_plan, write_model_archive
 from tests.test_sagemaker_backend import counted_clients

@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from mimsreg.inventory.sagemaker import RegionClients, SageMakerInventory
-from mimsreg.plan import RegionPlan
+from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
+from mimsreg.engine.plan import RegionPlan
 from tests.helpers import make_plan, write_model_archive
 
 GROUP = "BuyerSellerMessaging-FraudDetection"

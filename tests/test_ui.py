@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from mimsreg.inventory.base import Inventory
-from mimsreg.inventory.local import LocalInventory
+from mimsreg.engine.inventory.base import Inventory
+from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.ui import create_app
 from tests.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
 

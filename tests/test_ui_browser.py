@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mimsreg.inventory.local import LocalInventory
+from mimsreg.engine.inventory.local import LocalInventory
 from tests.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve
 from tests.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
 

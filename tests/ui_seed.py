@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import mimsreg
-from mimsreg.inventory.base import Inventory
+from mimsreg.engine.inventory.base import Inventory
 from tests.conftest import SEED_EXAMPLE
 from tests.helpers import write_model_archive
 

@@ -1,8 +1,9 @@
 """mimsreg: register packaged ML models with a model inventory (MIMS).
 
 ``import mimsreg`` is light: names are loaded on first access, so it imports neither boto3 nor the
-sagemaker SDK, nor pydantic — the portable modules (``mimsreg.spec``, ``mimsreg.package``, ...)
-also run inside a processing job on Python 3.9 with only the standard library and boto3.
+sagemaker SDK, nor pydantic. It imports only the engine (``mimsreg.engine``), which also runs inside
+a processing job on Python 3.9 with only the standard library and boto3, from a bundle holding
+this file and the engine package.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mimsreg._version import __version__
-from mimsreg.errors import (
+from mimsreg.engine import _moved
+from mimsreg.engine._version import __version__
+from mimsreg.engine.errors import (
     BadInputError,
     ConfigError,
     FieldError,
@@ -27,20 +29,23 @@ from mimsreg.errors import (
 if TYPE_CHECKING:
     from mimsreg.api import plan_registration, register
     from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
-    from mimsreg.execute import RegistrationResult
+    from mimsreg.engine.execute import RegistrationResult
+    from mimsreg.engine.spec import ApprovalStatus, Framework, RegistrationSpec, VariableType
     from mimsreg.pipeline.builder import ModelRegistrationStepBuilder
-    from mimsreg.spec import ApprovalStatus, Framework, RegistrationSpec, VariableType
+
+# The old paths of the engine's modules (mimsreg.plan, mimsreg.inventory, ...) for one release.
+_moved.install()
 
 _LAZY: dict[str, str] = {
     "ModelRegistrationConfig": "mimsreg.config",
     "PlaceholderWarning": "mimsreg.config",
-    "ApprovalStatus": "mimsreg.spec",
-    "Framework": "mimsreg.spec",
-    "RegistrationSpec": "mimsreg.spec",
-    "VariableType": "mimsreg.spec",
+    "ApprovalStatus": "mimsreg.engine.spec",
+    "Framework": "mimsreg.engine.spec",
+    "RegistrationSpec": "mimsreg.engine.spec",
+    "VariableType": "mimsreg.engine.spec",
     "register": "mimsreg.api",
     "plan_registration": "mimsreg.api",
-    "RegistrationResult": "mimsreg.execute",
+    "RegistrationResult": "mimsreg.engine.execute",
     # The pipeline builder imports the sagemaker SDK only when a builder is made.
     "ModelRegistrationStepBuilder": "mimsreg.pipeline.builder",
 }

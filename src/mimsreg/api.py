@@ -19,20 +19,20 @@ from typing import Any
 
 from mimsreg.check import CheckReport, check_model
 from mimsreg.config import ModelRegistrationConfig
-from mimsreg.errors import CheckFailedError
-from mimsreg.execute import RegistrationResult, execute_plan, planned_results
-from mimsreg.inventory import Inventory, open_inventory
-from mimsreg.inventory.base import Progress
-from mimsreg.inventory.gc import (
+from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_results
+from mimsreg.engine.inventory import Inventory, open_inventory
+from mimsreg.engine.inventory.base import Progress
+from mimsreg.engine.inventory.gc import (
     TEMPORARY_FOLDER_PREFIXES,
     Garbage,
     StoredObject,
     select_temporary_folders,
 )
-from mimsreg.package import inspect_package
-from mimsreg.payload import PreparedPayload, prepare_payload
-from mimsreg.plan import RegistrationContext, RegistrationPlan, build_plan
-from mimsreg.spec import RegistrationSpec
+from mimsreg.engine.package import inspect_package
+from mimsreg.engine.payload import PreparedPayload, prepare_payload
+from mimsreg.engine.plan import RegistrationContext, RegistrationPlan, build_plan
+from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.errors import CheckFailedError
 
 __all__ = [
     "ConfigLike",

@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
-from mimsreg._version import __version__
+from mimsreg.engine._version import __version__
 from mimsreg.errors import BadInputError, ConfigError, MimsregError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from mimsreg.inventory import Inventory
-    from mimsreg.inventory.base import Progress, VersionRecord
+    from mimsreg.engine.inventory import Inventory
+    from mimsreg.engine.inventory.base import Progress, VersionRecord
 
 if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
-    from mimsreg.package import PackageManifest
+    from mimsreg.engine.package import PackageManifest
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -349,8 +349,8 @@ def register(
     import tempfile
 
     from mimsreg.api import plan_registration, prepare_payload, run_check
-    from mimsreg.execute import execute_plan
-    from mimsreg.inventory import open_inventory
+    from mimsreg.engine.execute import execute_plan
+    from mimsreg.engine.inventory import open_inventory
 
     spec = load_config(config_path).to_spec()
     size = model.stat().st_size if model.is_file() else 0
@@ -411,7 +411,7 @@ def _echo_plan(plan: dict[str, Any]) -> None:
 @handles_errors
 def list_command(inventory_uri: str, region: str | None, group: str | None, as_json: bool) -> None:
     """List registered versions: group, version, region, approval status, sha256, created_at."""
-    from mimsreg.inventory import open_inventory
+    from mimsreg.engine.inventory import open_inventory
 
     with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
@@ -425,8 +425,8 @@ def list_command(inventory_uri: str, region: str | None, group: str | None, as_j
 
 
 def _region_or_none(region: str | None) -> str | None:
+    from mimsreg.engine.spec import normalise_region
     from mimsreg.errors import BadInputError
-    from mimsreg.spec import normalise_region
 
     if region is None:
         return None
@@ -474,7 +474,7 @@ def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[s
 @handles_errors
 def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
     """Show one version's whole record, including its variable schema and approval history."""
-    from mimsreg.inventory import open_inventory
+    from mimsreg.engine.inventory import open_inventory
 
     with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         record = inventory.get_version(*_locate(inventory, reference, region))
@@ -540,8 +540,8 @@ def approve(
 ) -> None:
     """Approve (or --reject) a version; who, when and why are kept as history."""
     from mimsreg.api import current_context
-    from mimsreg.inventory import open_inventory
-    from mimsreg.spec import ApprovalStatus
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.spec import ApprovalStatus
 
     status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
     with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
@@ -597,8 +597,8 @@ def gc_command(
     this user's mimsreg-payload-*/mimsreg-check-* folders in the system's temporary folder.
     """
     from mimsreg.api import collect_temporary_folders
-    from mimsreg.inventory import open_inventory
-    from mimsreg.inventory.gc import parse_duration
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.gc import parse_duration
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
@@ -632,8 +632,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 @handles_errors
 def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
     """Serve a web page and JSON API (/api/...) over the inventory; read only by default."""
+    from mimsreg.engine.inventory import open_inventory
     from mimsreg.errors import MissingDependencyError
-    from mimsreg.inventory import open_inventory
 
     try:
         import uvicorn
@@ -733,7 +733,7 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
-    from mimsreg.package import inspect_package
+    from mimsreg.engine.package import inspect_package
 
     config = load_config(config_path) if config_path is not None else None
     try:
@@ -797,7 +797,11 @@ def payload(
     payload_sample_values in the configuration, else 0.0 (NUMERIC) and DEFAULT_TEXT (TEXT). With
     --validate FILE, exit 0 when the payload matches the input variables, else 2 with the reasons.
     """
-    from mimsreg.payload import SUPPORTED_CONTENT_TYPES, generate_payload_archive, load_payload
+    from mimsreg.engine.payload import (
+        SUPPORTED_CONTENT_TYPES,
+        generate_payload_archive,
+        load_payload,
+    )
 
     if validate_path is not None:
         if output is not None or rows is not None or all_content_types or strings:

@@ -23,15 +23,13 @@ from pydantic import (
     model_validator,
 )
 
-from mimsreg.errors import ConfigError, FieldError
-from mimsreg.payload import (
+from mimsreg.engine.payload import (
     DEFAULT_NUMERIC_VALUE,
     DEFAULT_TEXT_VALUE,
     sample_value_problems,
     unique_keys,
 )
-from mimsreg.schema import variable_schema
-from mimsreg.spec import (
+from mimsreg.engine.spec import (
     DEFAULT_FRAMEWORK_VERSIONS,
     GROUP_NAME_PATTERN,
     REGION_CODES,
@@ -43,6 +41,8 @@ from mimsreg.spec import (
     derive_group_name,
     normalise_region,
 )
+from mimsreg.errors import ConfigError, FieldError
+from mimsreg.schema import variable_schema
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSIONS",

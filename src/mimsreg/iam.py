@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mimsreg.engine.inventory.create_lock import LOCK_PREFIX
+from mimsreg.engine.inventory.sagemaker import KEY_PREFIX
+from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import BadInputError
-from mimsreg.inventory.create_lock import LOCK_PREFIX
-from mimsreg.inventory.sagemaker import KEY_PREFIX
-from mimsreg.spec import RegistrationSpec
 
 __all__ = ["registration_policy"]
 

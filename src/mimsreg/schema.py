@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mimsreg.spec import VariableType
+from mimsreg.engine.spec import VariableType
 
 __all__ = ["variable_schema"]
 

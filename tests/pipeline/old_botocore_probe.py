@@ -93,7 +93,7 @@ def client(service: str, url: str) -> Any:
 
 
 def lock_scenario(url: str, expired: bool) -> dict[str, Any]:
-    from mimsreg.inventory.create_lock import CreateLock, LockTimeoutError
+    from mimsreg.engine.inventory.create_lock import CreateLock, LockTimeoutError
 
     if expired:
         STATE["lease_expires"] = time.time() - 1
@@ -107,7 +107,7 @@ def lock_scenario(url: str, expired: bool) -> dict[str, Any]:
 
 
 def security_config_scenario(url: str, adapted: bool) -> dict[str, Any]:
-    from mimsreg.aws_compat import adapt_client
+    from mimsreg.engine.aws_compat import adapt_client
 
     sagemaker = client("sagemaker", url)
     if adapted:

@@ -35,9 +35,9 @@ def test_bundle_entries_are_normalised() -> None:
     assert {info.compress_type for info in infos} == {zipfile.ZIP_STORED}
     assert {info.external_attr >> 16 for info in infos} == {0o100644}
     assert "__main__.py" in names
-    assert "mimsreg/runtime.py" in names
-    assert "mimsreg/inventory/sagemaker.py" in names
-    assert "mimsreg/data/images.json" in names
+    assert "mimsreg/engine/job.py" in names
+    assert "mimsreg/engine/inventory/sagemaker.py" in names
+    assert "mimsreg/engine/data/images.json" in names
     assert not any(
         name.startswith(("mimsreg/config", "mimsreg/cli", "mimsreg/pipeline")) for name in names
     )
@@ -59,8 +59,8 @@ def test_runtime_is_under_the_portable_contract() -> None:
 
     data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     contracts = data["tool"]["importlinter"]["contracts"]
-    portable = next(c for c in contracts if c["name"].startswith("Portable modules"))
-    assert "mimsreg.runtime" in portable["source_modules"]
+    engine = next(c for c in contracts if c["name"].startswith("The engine "))
+    assert engine["source_modules"] == ["mimsreg.engine"]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_every_runtime_module_imports_from_the_bundle_on_python_39(
         f"modules = {list(RUNTIME_MODULES)!r}\n"
         "for name in modules:\n"
         "    __import__(name)\n"
-        "from mimsreg.images import inference_image_uri\n"
+        "from mimsreg.engine.images import inference_image_uri\n"
         "image = inference_image_uri('xgboost', '1.7-1', 'eu-west-1', 'ml.m5.large')\n"
         "loaded = {n: getattr(m, '__file__', '') for n, m in sys.modules.items()\n"
         "          if n == 'mimsreg' or n.startswith('mimsreg.')}\n"
@@ -122,5 +122,5 @@ def test_bundle_help_on_this_python(bundle_file: Path) -> None:
 
 def test_data_files_of_a_package_without_data() -> None:
     """Only packages with a data folder contribute data files."""
-    assert bundle_module.data_files("mimsreg.inventory") == []
-    assert [name for name, _ in bundle_module.data_files()] == ["mimsreg/data/images.json"]
+    assert bundle_module.data_files("mimsreg.engine.inventory") == []
+    assert [name for name, _ in bundle_module.data_files()] == ["mimsreg/engine/data/images.json"]

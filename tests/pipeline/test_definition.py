@@ -157,7 +157,7 @@ def test_definition_snapshot(make_builder: Any) -> None:
 
 def test_spec_document_is_canonical(make_builder: Any) -> None:
     """The shipped spec is compact, key-sorted JSON that reads back to the same spec."""
-    from mimsreg.spec import RegistrationSpec
+    from mimsreg.engine.spec import RegistrationSpec
 
     builder = make_builder()
     data = json.loads(builder.spec_document)

@@ -31,7 +31,7 @@ def render_pipeline(
     """The packaged model and a payload in S3, a two-region pipeline, its files uploaded."""
     import boto3
 
-    from mimsreg.payload import generate_payload_archive
+    from mimsreg.engine.payload import generate_payload_archive
     from mimsreg.pipeline import ModelRegistrationStepBuilder
 
     config = config if config is not None else seed_config()

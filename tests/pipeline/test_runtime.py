@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from mimsreg import runtime
-from mimsreg.inventory.local import LocalInventory
+from mimsreg.engine import job as runtime
+from mimsreg.engine.inventory.local import LocalInventory
+from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.pipeline.builder import canonical_spec_bytes
-from mimsreg.spec import RegistrationSpec
 from tests.helpers import fake_image, write_model_archive
 from tests.pipeline.conftest import seed_config
 
@@ -91,7 +91,7 @@ def test_payload_is_registered_with_the_version(job: Job) -> None:
     """Without a payload one is generated (as `mimsreg register` does); a custom one is part of
     the identity, so it makes a new version."""
     from mimsreg.api import prepare_payload
-    from mimsreg.payload import generate_payload_archive
+    from mimsreg.engine.payload import generate_payload_archive
 
     assert job.run(payload=True) == 0  # the folder does not exist: samples are generated
     job.payload_dir.mkdir()
@@ -255,7 +255,7 @@ def test_context_without_passwd_entry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_sagemaker_inventory_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without an injected inventory the job registers in SageMaker, in the planned regions."""
-    from mimsreg.inventory.sagemaker import SageMakerInventory
+    from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
     inventory = runtime._default_inventory(["eu-west-1"])
     assert isinstance(inventory, SageMakerInventory)

@@ -1,8 +1,8 @@
 """``ModelRegistrationStepBuilder``: the MIMS registration step of a SageMaker Pipeline.
 
 Each step is a processing job in the pipeline's region that runs mimsreg's runtime
-(:mod:`mimsreg.runtime`) in a stock SageMaker scikit-learn image and registers the packaged model in
-*its* target region: that region's S3 bucket and Model Registry, through boto3 clients for that
+(:mod:`mimsreg.engine.job`) in a stock SageMaker scikit-learn image and registers the packaged model
+in *its* target region: that region's S3 bucket and Model Registry, through boto3 clients for that
 region. Building steps and rendering the pipeline definition touch neither credentials nor the
 network, and the definition is the same on every run and machine: the code travels as a
 content-addressed bundle, the validated configuration as a content-addressed JSON document, and
@@ -26,11 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimsreg.errors import BadInputError, MimsregError, PlanError
-from mimsreg.pipeline._adapter import SdkAdapter, StepInput, StepOutput, StepRequest, load_adapter
-from mimsreg.pipeline.bundle import RuntimeBundle, build_runtime_bundle, join_key
-from mimsreg.pipeline.processing_images import check_processing_version
-from mimsreg.runtime import (
+from mimsreg.engine.job import (
     EXECUTION_ID_ENV,
     MODEL_DIR,
     OUTPUT_DIR,
@@ -39,7 +35,11 @@ from mimsreg.runtime import (
     SPEC_DIR,
     SPEC_FILE_NAME,
 )
-from mimsreg.spec import RegistrationSpec, normalise_region
+from mimsreg.engine.spec import RegistrationSpec, normalise_region
+from mimsreg.errors import BadInputError, MimsregError, PlanError
+from mimsreg.pipeline._adapter import SdkAdapter, StepInput, StepOutput, StepRequest, load_adapter
+from mimsreg.pipeline.bundle import RuntimeBundle, build_runtime_bundle, join_key
+from mimsreg.pipeline.processing_images import check_processing_version
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
@@ -350,7 +350,7 @@ class ModelRegistrationStepBuilder:
         """What the job would find out too late: the inference image and the region's bucket."""
         resolve = self._image_resolver
         if resolve is None:
-            from mimsreg.images import inference_image_uri
+            from mimsreg.engine.images import inference_image_uri
 
             resolve = inference_image_uri
         spec = self.spec

@@ -31,27 +31,24 @@ __all__ = [
     "join_key",
 ]
 
-# Everything the runtime imports (``mimsreg.runtime`` and what it loads, lazily or not). A test
-# runs the bundle alone on Python 3.9 and checks no other mimsreg module is needed.
-RUNTIME_MODULES: tuple[str, ...] = (
-    "mimsreg",
-    "mimsreg._version",
-    "mimsreg.aws_compat",
-    "mimsreg.aws_rules",
-    "mimsreg.errors",
-    "mimsreg.spec",
-    "mimsreg.package",
-    "mimsreg.plan",
-    "mimsreg.images",
-    "mimsreg.payload",
-    "mimsreg.execute",
-    "mimsreg.inventory",
-    "mimsreg.inventory.base",
-    "mimsreg.inventory.create_lock",
-    "mimsreg.inventory.gc",
-    "mimsreg.inventory.sagemaker",
-    "mimsreg.runtime",
-)
+
+def engine_modules() -> tuple[str, ...]:
+    """``mimsreg`` (the package holding the engine) and every module of ``mimsreg.engine``, found
+    in its folder without importing them. A test runs the bundle alone on Python 3.9."""
+    spec = importlib.util.find_spec("mimsreg.engine")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        raise MimsregError("cannot build the runtime bundle: mimsreg.engine is not installed")
+    root = Path(next(iter(folders)))
+    names = {"mimsreg"}
+    for path in root.rglob("*.py"):
+        parts = ("mimsreg", "engine", *path.relative_to(root).with_suffix("").parts)
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return tuple(sorted(names))
+
+
+# Everything the runtime imports: the engine package, derived from its folder.
+RUNTIME_MODULES: tuple[str, ...] = engine_modules()
 
 BUNDLE_FILE_NAME = "mimsreg-runtime.pyz"
 
@@ -59,7 +56,7 @@ MAIN_SOURCE = (
     b'"""mimsreg runtime bundle: python3 THIS_FILE --help"""\n'
     b"import sys\n"
     b"\n"
-    b"from mimsreg.runtime import main\n"
+    b"from mimsreg.engine.job import main\n"
     b"\n"
     b"sys.exit(main())\n"
 )
@@ -101,7 +98,7 @@ def _module_file(name: str) -> tuple[str, Path]:
     return archive_name, path
 
 
-def data_files(package: str = "mimsreg") -> list[tuple[str, bytes]]:
+def data_files(package: str = "mimsreg.engine") -> list[tuple[str, bytes]]:
     """(archive name, bytes) of the package's ``data/*.json`` files; none without a data folder."""
     folder = resources.files(package).joinpath("data")
     if not folder.is_dir():

@@ -2,7 +2,7 @@
 
 The job runs ``python3 mimsreg-runtime.pyz`` on the image's own interpreter and boto3, so an image
 whose Python is older than 3.9 cannot run it at all, and the image's botocore decides which request
-members mimsreg must send another way (``mimsreg.aws_compat``). Facts from the container
+members mimsreg must send another way (``mimsreg.engine.aws_compat``). Facts from the container
 repository aws/sagemaker-scikit-learn-container (each version's branch: ``requirements.txt`` and
 ``docker/<version>/base/Dockerfile.cpu``); the table with its sources is in ``docs/pipeline.md``.
 """

@@ -32,9 +32,9 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mimsreg.engine.inventory.base import Inventory, VersionRecord
+from mimsreg.engine.spec import ApprovalStatus, normalise_region
 from mimsreg.errors import BadInputError, NotFoundError
-from mimsreg.inventory.base import Inventory, VersionRecord
-from mimsreg.spec import ApprovalStatus, normalise_region
 
 __all__ = ["DECISIONS", "GroupSummary", "create_app"]
 

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from mimsreg.aws_compat import adapt_client
-from mimsreg.errors import InventoryError
+from mimsreg.engine.aws_compat import adapt_client
+from mimsreg.engine.errors import InventoryError
 
 __all__ = [
     "LEASE_SECONDS",

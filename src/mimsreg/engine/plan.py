@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mimsreg._version import __version__
-from mimsreg.errors import PlanError
-from mimsreg.package import PackageManifest
-from mimsreg.spec import RegistrationSpec, normalise_region
+from mimsreg.engine._version import __version__
+from mimsreg.engine.errors import PlanError
+from mimsreg.engine.package import PackageManifest
+from mimsreg.engine.spec import RegistrationSpec, normalise_region
 
 __all__ = [
     "ARTIFACT_FILE_NAME",
@@ -143,7 +143,7 @@ def serving_environment(spec: RegistrationSpec, region: str) -> dict[str, str]:
 
 
 def _default_image_resolver() -> ImageResolver:
-    from mimsreg.images import inference_image_uri
+    from mimsreg.engine.images import inference_image_uri
 
     return inference_image_uri
 

@@ -1,7 +1,7 @@
 """Conformance check: does a packaged model accept its declared inputs and return its outputs?
 
 :func:`check_model` extracts ``model.tar.gz`` safely into a temporary folder, then runs the model's
-inference handlers in a separate Python process (``mimsreg/_check_child.py``) with a time limit, the
+inference handlers in a separate Python process (``mimsreg/check/_child.py``) with a time limit, the
 way SageMaker's serving containers call them, and sends every sample payload with its content type
 and the declared response type as ``Accept``. The child returns each raw response as JSON text
 (nothing is unpickled); this process checks it against the declared output variables.
@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from mimsreg.errors import BadInputError, InvalidPackageError, PayloadError
-from mimsreg.payload import (
+from mimsreg.engine.payload import (
     CSV_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
     PayloadSample,
@@ -37,7 +36,8 @@ from mimsreg.payload import (
     load_payload,
     parse_number,
 )
-from mimsreg.spec import RegistrationSpec, VariableType
+from mimsreg.engine.spec import RegistrationSpec, VariableType
+from mimsreg.errors import BadInputError, InvalidPackageError, PayloadError
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
@@ -46,7 +46,7 @@ __all__ = ["DEFAULT_TIMEOUT", "CheckReport", "SampleResult", "check_model"]
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_INSTALL_TIMEOUT = 900.0
-CHILD_SCRIPT = Path(__file__).with_name("_check_child.py")
+CHILD_SCRIPT = Path(__file__).with_name("_child.py")
 _MAX_REASONS = 20
 _PREVIEW_CHARS = 300
 _LOG_TAIL_LINES = 20
@@ -165,7 +165,7 @@ def _model_dir(model: Path, work: Path) -> Path:
                 f"{str(model)!r} is neither an extracted model (it has no code/ folder) nor a "
                 "folder holding a model archive"
             )
-    from mimsreg.package import extract_package
+    from mimsreg.engine.package import extract_package
 
     target = work / "model"
     extract_package(model, target)
@@ -579,10 +579,10 @@ def check_model(
 
     ``model`` is a ``model.tar.gz`` (extracted safely to a temporary folder) or an extracted model
     folder. ``config_or_spec`` is a :class:`~mimsreg.config.ModelRegistrationConfig`, a
-    :class:`~mimsreg.spec.RegistrationSpec` or a configuration file. ``payload`` is a custom payload
-    (see :func:`mimsreg.payload.load_payload`) or samples; by default one sample per declared
-    content type is generated from the configuration. ``timeout`` (seconds) bounds the child process
-    as a whole; it is killed when it runs over. ``install_requirements`` pip-installs
+    :class:`~mimsreg.engine.spec.RegistrationSpec` or a configuration file. ``payload`` is a custom
+    payload (see :func:`mimsreg.engine.payload.load_payload`) or samples; by default one sample per
+    declared content type is generated from the configuration. ``timeout`` (seconds) bounds the
+    child process as a whole; it is killed when it runs over. ``install_requirements`` pip-installs
     ``code/requirements.txt`` first (into a temporary folder). ``python`` is the interpreter of the
     child (default: this one).
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimsreg.errors import InventoryError
-from mimsreg.plan import RegionPlan, RegistrationPlan
+from mimsreg.engine.errors import InventoryError
+from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from mimsreg.inventory.gc import Garbage
+    from mimsreg.engine.inventory.gc import Garbage
 
 __all__ = [
     "ApprovalEvent",
@@ -107,7 +107,7 @@ class Inventory(abc.ABC):
     def prepare(self, plan: RegistrationPlan) -> None:  # noqa: B027 - optional hook
         """Check the plan fits this backend and set up per-region state, before any write.
 
-        Raises a :class:`mimsreg.errors.BadInputError` for input the user must fix.
+        Raises a :class:`mimsreg.engine.errors.BadInputError` for input the user must fix.
         """
 
     @abc.abstractmethod
@@ -131,7 +131,7 @@ class Inventory(abc.ABC):
 
     @abc.abstractmethod
     def get_version(self, region: str, group: str, version: int) -> VersionRecord:
-        """One version; :class:`mimsreg.errors.NotFoundError` when absent."""
+        """One version; :class:`mimsreg.engine.errors.NotFoundError` when absent."""
 
     @abc.abstractmethod
     def list_versions(
@@ -170,7 +170,7 @@ class Inventory(abc.ABC):
         dry_run: bool = False,
     ) -> list[Garbage]:
         """Remove what interrupted registrations left behind and no version uses, once it is
-        older than ``older_than`` seconds (see :mod:`mimsreg.inventory.gc`); return it.
+        older than ``older_than`` seconds (see :mod:`mimsreg.engine.inventory.gc`); return it.
 
         ``dry_run``: only say what would go. ``regions`` and ``bucket`` (a name, ``{region}`` is
         filled in) choose where a backend with per-region storage looks.

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mimsreg.errors import BadInputError
-from mimsreg.inventory.create_lock import LEASE_SECONDS
-from mimsreg.plan import artifact_key
+from mimsreg.engine.errors import BadInputError
+from mimsreg.engine.inventory.create_lock import LEASE_SECONDS
+from mimsreg.engine.plan import artifact_key
 
 __all__ = [
     "DEFAULT_OLDER_THAN",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mimsreg.errors import MimsregError
-from mimsreg.inventory.base import Inventory, Progress, VersionRecord
-from mimsreg.plan import RegionPlan, RegistrationPlan
+from mimsreg.engine.errors import MimsregError
+from mimsreg.engine.inventory.base import Inventory, Progress, VersionRecord
+from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
 __all__ = ["CREATED", "FAILED", "PLANNED", "UNCHANGED", "RegistrationResult", "execute_plan"]
 

@@ -5,9 +5,9 @@
 image_scope="inference")`` returns, for xgboost, sklearn, pytorch and tensorflow, in every region
 the SDK knows (with the partition's ECR domain: ``amazonaws.com.cn`` in China, ``c2s.ic.gov``, ...).
 Importing the SDK costs seconds and hundreds of MB, and the processing-job runtime has only the
-standard library, so the facts come from ``mimsreg/data/images.json``, a compact table generated
-from the SDK's bundled configuration by ``scripts/gen_image_table.py`` (its ``about`` field names
-the SDK version).
+standard library, so the facts come from ``mimsreg/engine/data/images.json``, a compact table
+generated from the SDK's bundled configuration by ``scripts/gen_image_table.py`` (its ``about``
+field names the SDK version).
 
 What the SDK does and this module copies: version aliases (pytorch ``2.1`` resolves to the 2.1.0
 entry; the tag keeps the version as given, ``2.1-cpu-py310``, like the SDK), CPU or GPU images by
@@ -15,11 +15,11 @@ instance family (``g*``/``p*`` are GPU), Graviton images for Graviton families (
 the p4d container suffixes of old versions, and the deprecation of p2 instances for pytorch >= 1.13
 and tensorflow >= 2.12.
 
-Where this module is stricter than the SDK, it raises :class:`mimsreg.errors.PlanError` instead of
-returning a URI that names something else: an unknown framework, version or region; an instance type
-the image does not support (GPU for sklearn, Inferentia/Trainium, which need Neuron images); a
-version with no Graviton image (the SDK silently substitutes sklearn 1.0-1 there); a malformed
-instance type. It never returns a placeholder.
+Where this module is stricter than the SDK, it raises :class:`~mimsreg.engine.errors.PlanError`
+instead of returning a URI that names something else: an unknown framework, version or region; an
+instance type the image does not support (GPU for sklearn, Inferentia/Trainium, which need Neuron
+images); a version with no Graviton image (the SDK silently substitutes sklearn 1.0-1 there); a
+malformed instance type. It never returns a placeholder.
 
 When a version has several Python versions (pytorch 1.4 to 1.8: ``py3``/``py36``), the SDK requires
 ``py_version``; this module takes the newest unless ``py_version=`` is given.
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from mimsreg.errors import PlanError
+from mimsreg.engine.errors import PlanError
 
 __all__ = [
     "FRAMEWORKS",
@@ -130,7 +130,9 @@ def _parse_table(data: Mapping[str, Any]) -> _Table:
 @functools.cache
 def _table() -> _Table:
     """The image table, read once on first use (``files()`` also reads it from a zip)."""
-    text = resources.files("mimsreg").joinpath("data/images.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("mimsreg.engine").joinpath("data/images.json").read_text(encoding="utf-8")
+    )
     return _parse_table(json.loads(text))
 
 
@@ -270,7 +272,7 @@ def inference_image_uri(
     ``instance_type`` such as ``ml.m5.large`` (or ``local``/``local_gpu``). ``py_version`` picks
     among several Python versions (default: the newest).
 
-    Raises :class:`~mimsreg.errors.PlanError` naming the bad value and the valid choices when
+    Raises :class:`~mimsreg.engine.errors.PlanError` naming the bad value and the valid choices when
     there is no such image.
     """
     name = _framework(framework)

@@ -6,7 +6,7 @@ Portable: standard library only, Python 3.9 (it runs inside the processing job t
 computes the SHA-256 of the file's bytes while the calling thread inflates the same chunks and walks
 the tar headers (``hashlib`` and ``zlib`` release the GIL on large buffers, so the two overlap on
 two cores). Member data is never kept: only headers are parsed, and only into a bounded buffer.
-Every hostile or broken archive is refused with :class:`~mimsreg.errors.InvalidPackageError`
+Every hostile or broken archive is refused with :class:`~mimsreg.engine.errors.InvalidPackageError`
 naming the archive, the member and the reason, before anything is written anywhere.
 
 :func:`extract_package` runs the same pass and writes regular files and directories under a
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol, Union
 
-from mimsreg.errors import BadInputError, InvalidPackageError
+from mimsreg.engine.errors import BadInputError, InvalidPackageError
 
 __all__ = [
     "CHUNK_SIZE",
@@ -901,13 +901,13 @@ def inspect_package(
     name), or a directory holding exactly one such file (how a processing job receives it).
 
     The entry point is ``code/<script>``, where the script is ``entry_point`` or else
-    ``config.inference_entry_point`` (a :class:`~mimsreg.spec.RegistrationSpec`, a configuration,
+    ``config.inference_entry_point`` (a :class:`~.spec.RegistrationSpec`, a configuration,
     anything with that attribute); when either is given and the archive lacks it, the archive is
     refused. With neither, the manifest reports ``code/inference.py`` if present, else ``None``.
 
     ``progress`` is called after each chunk with the number of file bytes consumed so far.
 
-    Raises :class:`~mimsreg.errors.InvalidPackageError` naming the archive, the member and the
+    Raises :class:`~.errors.InvalidPackageError` naming the archive, the member and the
     reason for a missing, broken, incomplete or hostile archive, or one past ``limits``.
     """
     expected = _entry_point_name(config, entry_point)
@@ -1041,7 +1041,7 @@ def extract_package(
     ``limits.max_uncompressed_bytes``.
 
     On any refusal everything written is removed again (and ``dest`` too if this call created it),
-    then :class:`~mimsreg.errors.InvalidPackageError` is raised.
+    then :class:`~mimsreg.engine.errors.InvalidPackageError` is raised.
     """
     archive = _locate(path)  # before dest is touched: a missing archive creates nothing
     target = Path(dest)

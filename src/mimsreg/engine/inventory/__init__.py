@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mimsreg.errors import InventoryURIError
-from mimsreg.inventory.base import Inventory, VersionRecord
+from mimsreg.engine.errors import InventoryURIError
+from mimsreg.engine.inventory.base import Inventory, VersionRecord
 
 __all__ = ["INVENTORY_URIS", "Inventory", "VersionRecord", "open_inventory"]
 
@@ -21,7 +21,7 @@ INVENTORY_URIS = "'local', 'sqlite:///path/to/file.db' or 'sagemaker'"
 
 def open_inventory(uri: str = "local", regions: Sequence[str] | None = None) -> Inventory:
     """The inventory backend a URI names; :class:`InventoryURIError` for anything else."""
-    from mimsreg.inventory.local import LocalInventory
+    from mimsreg.engine.inventory.local import LocalInventory
 
     if uri == "local":
         return LocalInventory()
@@ -33,7 +33,7 @@ def open_inventory(uri: str = "local", regions: Sequence[str] | None = None) -> 
             )
         return LocalInventory(Path(path))
     if uri == "sagemaker":
-        from mimsreg.inventory.sagemaker import SageMakerInventory
+        from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
         return SageMakerInventory(regions=regions)
     raise InventoryURIError(f"unknown inventory {uri!r}: use {INVENTORY_URIS}")

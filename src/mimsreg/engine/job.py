@@ -3,7 +3,7 @@
 Portable (Python 3.9, standard library and boto3): it runs in a stock SageMaker scikit-learn
 processing image from the code bundle the pipeline step ships (see ``mimsreg.pipeline.bundle``),
 so it never imports pydantic, click, yaml or ``mimsreg.config``: the validated configuration
-arrives as a :class:`~mimsreg.spec.RegistrationSpec` JSON document, checked against the digest the
+arrives as a :class:`~.spec.RegistrationSpec` JSON document, checked against the digest the
 pipeline definition holds.
 
 It finds the single model archive under ``--model-dir`` and the optional payload under
@@ -32,13 +32,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimsreg.errors import BadInputError, InvalidPackageError, MimsregError, PayloadError
+from mimsreg.engine.errors import BadInputError, InvalidPackageError, MimsregError, PayloadError
 
 if TYPE_CHECKING:
-    from mimsreg.execute import RegistrationResult
-    from mimsreg.inventory.base import Inventory
-    from mimsreg.plan import ImageResolver, RegistrationContext
-    from mimsreg.spec import RegistrationSpec
+    from mimsreg.engine.execute import RegistrationResult
+    from mimsreg.engine.inventory.base import Inventory
+    from mimsreg.engine.plan import ImageResolver, RegistrationContext
+    from mimsreg.engine.spec import RegistrationSpec
 
 __all__ = [
     "EXECUTION_ID_ENV",
@@ -119,7 +119,7 @@ def environment_report() -> tuple[str, str | None]:
     import boto3
     import botocore
 
-    from mimsreg._version import __version__
+    from mimsreg.engine._version import __version__
 
     python = ".".join(str(part) for part in sys.version_info[:3])
     line = (
@@ -137,8 +137,8 @@ def environment_report() -> tuple[str, str | None]:
 
 def check_botocore() -> None:
     """Refuse, before anything is written, a botocore whose service models lack members that the
-    registration cannot send another way (see ``mimsreg.aws_compat``)."""
-    from mimsreg.aws_compat import unsupported_members
+    registration cannot send another way (see ``mimsreg.engine.aws_compat``)."""
+    from mimsreg.engine.aws_compat import unsupported_members
 
     lacking = unsupported_members()
     if lacking:
@@ -181,7 +181,7 @@ def check_bundle(expected_sha256: str) -> None:
 
 def load_spec(path: Path, expected_sha256: str | None = None) -> RegistrationSpec:
     """Read the spec document; a digest that differs from the pipeline's is bad input."""
-    from mimsreg.spec import RegistrationSpec
+    from mimsreg.engine.spec import RegistrationSpec
 
     try:
         data = path.read_bytes()
@@ -240,7 +240,7 @@ def find_payload(folder: Path) -> Path | None:
 
 
 def _context() -> RegistrationContext:
-    from mimsreg.plan import RegistrationContext
+    from mimsreg.engine.plan import RegistrationContext
 
     try:
         user = getpass.getuser()
@@ -255,7 +255,7 @@ def _context() -> RegistrationContext:
 
 def _default_inventory(regions: Sequence[str]) -> Inventory:
     # The backend module directly: open_inventory() also imports the SQLite backend.
-    from mimsreg.inventory.sagemaker import SageMakerInventory
+    from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
     return SageMakerInventory(regions=list(regions))
 
@@ -266,10 +266,10 @@ def register(
     image_resolver: ImageResolver | None = None,
 ) -> list[RegistrationResult]:
     """Inspect, plan and register; raises :class:`BadInputError` before anything is written."""
-    from mimsreg.execute import execute_plan
-    from mimsreg.package import inspect_package
-    from mimsreg.payload import prepare_payload
-    from mimsreg.plan import build_plan
+    from mimsreg.engine.execute import execute_plan
+    from mimsreg.engine.package import inspect_package
+    from mimsreg.engine.payload import prepare_payload
+    from mimsreg.engine.plan import build_plan
 
     spec = load_spec(Path(args.spec), args.spec_sha256)
     model = find_model(Path(args.model_dir))

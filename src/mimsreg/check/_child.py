@@ -6,7 +6,7 @@ It calls them as SageMaker's serving containers do (sagemaker-inference-toolkit)
 ``transform_fn(model, body, content_type, accept)`` when the script defines it. Bodies of
 ``text/csv`` and ``application/json`` requests arrive decoded as ``str``, as the toolkit does.
 
-Run as a script, never imported by mimsreg: ``python -I -B _check_child.py REQUEST RESULTS``. The
+Run as a script, never imported by mimsreg: ``python -I -B _child.py REQUEST RESULTS``. The
 isolated mode keeps this file's folder (mimsreg's modules) off ``sys.path``, so a model's ``import
 config`` finds its own module. Standard library only, Python 3.9 and later.
 

@@ -11,7 +11,7 @@ A payload archive is a flat ``payload.tar.gz`` with one file per content type:
 Generation is deterministic (same spec and options → the same bytes), so registering again stores
 the same payload. :func:`load_payload` reads a custom payload (a ``.csv`` or ``.json`` file, a
 payload archive, or a folder of those) without extracting anything to disk and raises
-:class:`~mimsreg.errors.PayloadError` naming file, row and variable of every mismatch.
+:class:`~mimsreg.engine.errors.PayloadError` naming file, row and variable of every mismatch.
 
 ``s3://`` payloads are not fetched here: the SageMaker backend downloads the object with its own
 client and passes the bytes to :func:`parse_payload_bytes`.
@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from mimsreg.errors import PayloadError
-from mimsreg.spec import RegistrationSpec, SampleValue, VariablePairs, VariableType
+from mimsreg.engine.errors import PayloadError
+from mimsreg.engine.spec import RegistrationSpec, SampleValue, VariablePairs, VariableType
 
 __all__ = [
     "CSV_CONTENT_TYPE",

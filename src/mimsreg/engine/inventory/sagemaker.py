@@ -34,24 +34,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mimsreg.aws_compat import adapt_client
-from mimsreg.aws_rules import (
+from mimsreg.engine.aws_compat import adapt_client
+from mimsreg.engine.aws_rules import (
     decode_metadata_value,
     encode_metadata_value,
     entity_description,
     enum_values,
     within,
 )
-from mimsreg.errors import BadInputError, InventoryError, NotFoundError, RegistryWarning
-from mimsreg.inventory.base import (
+from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError, RegistryWarning
+from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
     Inventory,
     Progress,
     VersionRecord,
 )
-from mimsreg.inventory.create_lock import CreateLock
-from mimsreg.inventory.gc import (
+from mimsreg.engine.inventory.create_lock import CreateLock
+from mimsreg.engine.inventory.gc import (
     Garbage,
     PendingUpload,
     StoredObject,
@@ -60,7 +60,7 @@ from mimsreg.inventory.gc import (
     select_garbage,
     select_uploads,
 )
-from mimsreg.plan import RegionPlan, RegistrationPlan
+from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
 if TYPE_CHECKING:
     import boto3
@@ -732,7 +732,7 @@ class SageMakerInventory(Inventory):
 
         ``transform_types``/``realtime_types``: the client's ``TransformInstanceType`` and
         ``ProductionVariantInstanceType`` enums; instance types outside them are left out, as
-        SageMaker refuses them (see ``mimsreg.aws_rules``).
+        SageMaker refuses them (see ``mimsreg.engine.aws_rules``).
         """
         record = plan.record
         inference = str(record["inference_instance_type"])

@@ -27,16 +27,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mimsreg.errors import InventoryError, NotFoundError
-from mimsreg.inventory.base import (
+from mimsreg.engine.errors import InventoryError, NotFoundError
+from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
     Inventory,
     Progress,
     VersionRecord,
 )
-from mimsreg.inventory.gc import Garbage, StoredObject, select_garbage
-from mimsreg.plan import RegionPlan, canonical_json
+from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
+from mimsreg.engine.plan import RegionPlan, canonical_json
 
 __all__ = ["LocalInventory", "default_home"]
 
