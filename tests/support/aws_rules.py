@@ -150,8 +150,8 @@ RULES: dict[str, Rule] = {
             "sagemaker",
             "moto stores no ModelApprovalStatus when none is given; AWS sets "
             "PendingManualApproval on a versioned package",
-            "CreateModelPackage API reference, ModelApprovalStatus ('... default ... "
-            "PendingManualApproval' for versioned packages)",
+            "project reference notes sagemaker-and-moto.md, moto/AWS table; not "
+            "stated in the API reference: unconfirmed",
             "PendingManualApproval is added to a versioned create that has none",
             "test_default_approval_status",
         ),
@@ -160,7 +160,7 @@ RULES: dict[str, Rule] = {
             "sagemaker",
             "CreateModelPackageGroup of an existing group: moto replaces it (tags wiped); AWS "
             "answers ValidationException saying it already exists",
-            "docs/aws-fidelity.md moto/AWS table (reference notes, 2026-12); wording unconfirmed",
+            "project reference notes sagemaker-and-moto.md, moto/AWS table; wording unconfirmed",
             "DescribeModelPackageGroup via moto first; refused when it exists",
             "test_group_exists_refused",
         ),
