@@ -4,6 +4,7 @@ accepts, with plain boto3 clients through the proxy in front of the session's mo
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import http.client
 import json
@@ -95,7 +96,7 @@ def test_version_tags_refused(strict_aws: StrictAwsServer) -> None:
     make_group(Tags=[{"Key": "team", "Value": "fraud"}])
     for tags in ([], [{"Key": "team", "Value": "fraud"}]):
         status, code, message = refusal(
-            lambda tags=tags: sagemaker().create_model_package(**version_request(Tags=tags))
+            functools.partial(sagemaker().create_model_package, **version_request(Tags=tags))
         )
         assert (status, code, message) == (400, "ValidationException", VERSION_TAGS_MESSAGE)
     assert sagemaker().create_model_package(**version_request())["ModelPackageArn"].endswith("/1")
@@ -252,7 +253,7 @@ def test_description_constraints(
 )
 def test_group_name_constraints(strict_aws: StrictAwsServer, name: str, refused: bool) -> None:
     """Group names: 1 to 63 of [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; nothing client-side checks it."""
-    call = lambda: sagemaker().create_model_package_group(ModelPackageGroupName=name)  # noqa: E731
+    call = functools.partial(sagemaker().create_model_package_group, ModelPackageGroupName=name)
     if not refused:
         assert call()["ModelPackageGroupArn"].lower().endswith(f"/{name.lower()}")
         return
@@ -303,8 +304,8 @@ def test_other_model_constraints(strict_aws: StrictAwsServer) -> None:
     make_group()
     for token in ("abc_def", "a" * 37):
         status, code, message = refusal(
-            lambda token=token: sagemaker().create_model_package(
-                **version_request(ClientToken=token)
+            functools.partial(
+                sagemaker().create_model_package, **version_request(ClientToken=token)
             )
         )
         assert (status, code) == (400, "ValidationException")
@@ -454,8 +455,8 @@ def test_sagemaker_kms_region(strict_aws: StrictAwsServer, key: str, refused: bo
     """SecurityConfig.KmsKeyId as an ARN must name the request's region (a multi-Region key
     through its replica there); ids and aliases resolve in the region and pass."""
     make_group()
-    call = lambda: sagemaker().create_model_package(  # noqa: E731
-        **version_request(SecurityConfig={"KmsKeyId": key})
+    call = functools.partial(
+        sagemaker().create_model_package, **version_request(SecurityConfig={"KmsKeyId": key})
     )
     if not refused:
         assert call()["ModelPackageArn"]
@@ -541,11 +542,15 @@ def test_conditional_write_if_match(strict_aws: StrictAwsServer) -> None:
     client, bucket = s3(), BUCKET.format(region=US)
     etag = client.put_object(Bucket=bucket, Key="lease", Body=b"v1")["ETag"]
     renewed = client.put_object(Bucket=bucket, Key="lease", Body=b"v2", IfMatch=etag)["ETag"]
-    stale = lambda: client.put_object(Bucket=bucket, Key="lease", Body=b"v3", IfMatch=etag)  # noqa: E731
+    stale = functools.partial(
+        client.put_object, Bucket=bucket, Key="lease", Body=b"v3", IfMatch=etag
+    )
     assert refusal(stale)[:2] == (412, "PreconditionFailed")
-    absent = lambda: client.put_object(Bucket=bucket, Key="none", Body=b"x", IfMatch=etag)  # noqa: E731
+    absent = functools.partial(
+        client.put_object, Bucket=bucket, Key="none", Body=b"x", IfMatch=etag
+    )
     assert refusal(absent)[:2] == (404, "NoSuchKey")
-    delete_stale = lambda: client.delete_object(Bucket=bucket, Key="lease", IfMatch=etag)  # noqa: E731
+    delete_stale = functools.partial(client.delete_object, Bucket=bucket, Key="lease", IfMatch=etag)
     assert refusal(delete_stale)[:2] == (412, "PreconditionFailed")
     client.delete_object(Bucket=bucket, Key="lease", IfMatch=renewed)
     assert refusal(lambda: client.head_object(Bucket=bucket, Key="lease"))[0] == 404
@@ -666,8 +671,13 @@ def test_s3_kms_region(strict_aws: StrictAwsServer, key: str, refused: bool) -> 
     """SSE-KMS with a key ARN of another region is 400 KMS.NotFoundException 'Invalid arn
     <region>'; the region's own key (multi-Region replica included) and aliases pass."""
     client, bucket = s3(), BUCKET.format(region=US)
-    call = lambda: client.put_object(  # noqa: E731
-        Bucket=bucket, Key="doc", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key
+    call = functools.partial(
+        client.put_object,
+        Bucket=bucket,
+        Key="doc",
+        Body=b"x",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key,
     )
     if not refused:
         call()

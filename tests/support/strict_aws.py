@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.support import strict_s3, strict_sagemaker
@@ -263,7 +263,8 @@ class StrictAwsServer(ThreadingHTTPServer):
                     aws_secret_access_key="testing",
                     region_name=region,
                 )
-                made = session.client(
+                # The stubs type client() per literal service name; this one is a variable.
+                made = cast(Any, session).client(
                     service,
                     endpoint_url=self.upstream_url,
                     config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),

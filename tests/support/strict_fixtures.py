@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -52,7 +53,8 @@ def strict_aws(
             s3.create_bucket(Bucket=bucket)
         else:
             s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": cast(Any, region)},
             )
     strict_aws_server.reset()  # the set-up's requests are not the test's
     return strict_aws_server
