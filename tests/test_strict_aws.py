@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from tests.support.aws_rules import RULES, sagemaker_model
+from tests.support.aws_rules import RULES, java_pattern, sagemaker_model
 from tests.support.strict_aws import StrictAwsServer
 from tests.support.strict_sagemaker import VERSION_TAGS_MESSAGE
+from tests.support.wire import decode_aws_chunked
 
 US, EU = "us-east-1", "eu-west-1"
 BUCKET = "mimsreg-test-{region}"
@@ -628,19 +630,17 @@ def test_checksum_sha256_header(strict_aws: StrictAwsServer) -> None:
 
 
 def aws_chunked(data: bytes, checksum: str) -> bytes:
-    """An aws-chunked body with a trailing checksum, as botocore frames it over HTTPS."""
-    return (
-        f"{len(data):x}\r\n".encode()
-        + data
-        + b"\r\n0\r\n"
-        + f"x-amz-checksum-sha256:{checksum}\r\n\r\n".encode()
-    )
+    """An aws-chunked body with a trailing checksum, as botocore frames it over HTTPS
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER: chunks of 1000 bytes, no chunk signatures)."""
+    chunks = [data[i : i + 1000] for i in range(0, len(data), 1000)]
+    framed = b"".join(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for chunk in chunks)
+    return framed + b"0\r\n" + f"x-amz-checksum-sha256:{checksum}\r\n\r\n".encode()
 
 
 def test_checksum_sha256_aws_chunked_trailer(strict_aws: StrictAwsServer) -> None:
     """An aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER) is decoded: a trailing checksum
     that is not the data's is BadDigest; the right one stores the data, unframed."""
-    data = b"model bytes " * 100
+    data = b"model bytes " * 200  # three chunks
     headers = {
         "Content-Encoding": "aws-chunked",
         "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
@@ -710,6 +710,61 @@ def test_requests_counted_per_operation(strict_aws: StrictAwsServer) -> None:
     }
 
 
+def test_proxy_fault_is_answered_and_recorded(
+    strict_aws: StrictAwsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule that raises is answered as AWS's internal error (500 InternalError) and recorded in
+    ``errors``, which the strict_aws fixture turns into a failure at teardown."""
+
+    def broken(bucket: str) -> str:
+        raise RuntimeError(f"no region for {bucket}")
+
+    monkeypatch.setattr(strict_aws, "bucket_region", broken)
+    client = boto3.client("s3", region_name=US, config=Config(retries={"total_max_attempts": 1}))
+    status, code, message = refusal(
+        lambda: client.put_object(Bucket=BUCKET.format(region=US), Key="k", Body=b"x")
+    )
+    assert (status, code) == (500, "InternalError")
+    assert "RuntimeError: no region for mimsreg-test-us-east-1" in message
+    assert len(strict_aws.errors) == 1
+    assert strict_aws.errors[0].startswith("s3:PutObject: ")
+    strict_aws.errors.clear()  # seen: the fixture's teardown check is not this test's subject
+
+
+def test_aws_chunked_decoding_signed_and_unsigned() -> None:
+    """Both aws-chunked variants decode to the data and the trailers: signed chunks carry
+    ';chunk-signature=' extensions and a trailer signature, unsigned ones neither."""
+    signed = (
+        b"3;chunk-signature=ab\r\nabc\r\n2;chunk-signature=cd\r\nde\r\n0;chunk-signature=ef\r\n"
+        b"x-amz-checksum-sha256:XYZ=\r\nx-amz-trailer-signature:ff\r\n\r\n"
+    )
+    assert decode_aws_chunked(signed) == (
+        b"abcde",
+        {"x-amz-checksum-sha256": "XYZ=", "x-amz-trailer-signature": "ff"},
+    )
+    unsigned = b"5\r\nabcde\r\n0\r\nx-amz-checksum-sha256:XYZ=\r\n\r\n"
+    assert decode_aws_chunked(unsigned) == (b"abcde", {"x-amz-checksum-sha256": "XYZ="})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "matches"),
+    [
+        ("[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*", "Zürich — 東京 (EU) 100 % ✓", True),
+        ("[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*", "a\u0007bell", False),
+        ("([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256}", "a/b=c+d@e-f_g.h:i", True),
+        ("([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256}", "Buyer & Seller", False),
+        (".*", "tab\there", True),
+        (".*", "line\u2028separator", False),
+    ],
+)
+def test_java_patterns_in_python(pattern: str, value: str, matches: bool) -> None:
+    """The model's Java patterns match whole values in Python: \\p classes from unicodedata,
+    Java's '.' without line terminators, the quantified end anchor of the metadata shapes."""
+    compiled = java_pattern(pattern)
+    assert compiled is not None
+    assert (compiled.fullmatch(value) is not None) is matches
+
+
 def test_rules_table_is_documented_and_tested() -> None:
     """Every rule names its source and a test of this module, and docs/aws-fidelity.md lists it."""
     document = DOCS.read_text(encoding="utf-8")
@@ -725,6 +780,7 @@ def test_rules_table_is_documented_and_tested() -> None:
 OLD_BOTOCORE_SCRIPT = """
 import json, sys
 import boto3, botocore
+from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 client = boto3.client("s3", region_name="us-east-1", endpoint_url=sys.argv[1])

@@ -38,6 +38,8 @@ from tests.support.wire import (
     Response,
     classify_s3,
     decode_http_chunked,
+    s3_error,
+    sagemaker_error,
 )
 
 __all__ = ["RULES", "Refusal", "StrictAwsServer", "strict_aws_proxy"]
@@ -74,13 +76,27 @@ class StrictHandler(BaseHTTPRequestHandler):
             return
         try:
             request = self._read_request()
-            response = self.server.handle(request, self.forward)
+            response = self._answer(request)
             self._write(response)
         except (ConnectionError, OSError, ValueError, http.client.HTTPException):
             self.close_connection = True
             if self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
+
+    def _answer(self, request: Request) -> Response:
+        try:
+            return self.server.handle(request, self.forward)
+        except (ConnectionError, OSError, http.client.HTTPException):
+            raise  # moto went away: the connection is closed, as a network fault would
+        except Exception as exc:
+            # A fault of the proxy itself: answered as AWS's internal error (botocore retries,
+            # then fails) and recorded, so the strict_aws fixture can fail the test loudly.
+            self.server.note_error(request, exc)
+            message = f"strict AWS proxy: {type(exc).__name__}: {exc}"
+            if request.service == "sagemaker":
+                return sagemaker_error(500, "InternalFailure", message)
+            return s3_error(500, "InternalError", message, head=request.method == "HEAD")
 
     def _read_request(self) -> Request:
         headers = list(self.headers.items())
@@ -186,6 +202,8 @@ class StrictAwsServer(ThreadingHTTPServer):
         self.requests: collections.Counter[str] = collections.Counter()
         # ClientToken replays: (operation, whether the body differed from the first call's).
         self.replays: list[tuple[str, bool]] = []
+        # Faults of the proxy itself (a rule that raised): "operation: exception".
+        self.errors: list[str] = []
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._bucket_regions: dict[str, str] = {}
@@ -204,6 +222,7 @@ class StrictAwsServer(ThreadingHTTPServer):
             self.refusals.clear()
             self.requests.clear()
             self.replays.clear()
+            self.errors.clear()
             self._bucket_regions.clear()
             self._client_tokens.clear()
 
@@ -296,6 +315,13 @@ class StrictAwsServer(ThreadingHTTPServer):
     def key_lock(self, bucket: str, key: str) -> threading.Lock:
         with self._lock:
             return self._key_locks.setdefault((bucket, key), threading.Lock())
+
+    def note_error(self, request: Request, exc: Exception) -> None:
+        import traceback
+
+        detail = "".join(traceback.format_exception(exc)[-3:])
+        with self._lock:
+            self.errors.append(f"{request.service}:{request.operation or request.method}: {detail}")
 
     def note_replay(self, request: Request, differs: bool) -> None:
         with self._lock:

@@ -32,9 +32,10 @@ def strict_aws_server(moto_server: str) -> Iterator[StrictAwsServer]:
 @pytest.fixture
 def strict_aws(
     strict_aws_server: StrictAwsServer, moto_server: str, monkeypatch: pytest.MonkeyPatch
-) -> StrictAwsServer:
+) -> Iterator[StrictAwsServer]:
     """A clean moto behind the strict proxy, reached through AWS_ENDPOINT_URL, a bucket in each
-    test region; every rule enabled, no refusal and no request counted yet."""
+    test region; every rule enabled, no refusal and no request counted yet. A fault of the proxy
+    itself during the test fails it at teardown."""
     import boto3
 
     # Here, not at the top: tests/conftest.py may import this module while it is being loaded.
@@ -57,7 +58,8 @@ def strict_aws(
                 CreateBucketConfiguration={"LocationConstraint": cast(Any, region)},
             )
     strict_aws_server.reset()  # the set-up's requests are not the test's
-    return strict_aws_server
+    yield strict_aws_server
+    assert strict_aws_server.errors == [], "\n".join(strict_aws_server.errors)
 
 
 @pytest.fixture(scope="session")

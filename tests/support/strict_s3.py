@@ -7,6 +7,7 @@ region of a request is its SigV4 scope's; a bucket's is moto's ``GetBucketLocati
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tests.support.aws_rules import kms_arn_region
@@ -140,10 +141,7 @@ def _conditional_write(
         note = f"{request.operation} s3://{request.bucket}/{request.key}: current ETag {etag}"
         return server.refuse("s3-conditional-write", request, refused, note)
     # Judged here, atomically; moto's own checks (not atomic, not all implemented) are skipped.
-    unconditional = Request(
-        **{**request.__dict__, "headers": request.without_headers(*_CONDITION_HEADERS)}
-    )
-    return forward(unconditional)
+    return forward(replace(request, headers=request.without_headers(*_CONDITION_HEADERS)))
 
 
 def _precondition_failed(condition: str) -> Response:
