@@ -390,6 +390,25 @@ def test_default_approval_status(strict_aws: StrictAwsServer) -> None:
     assert "ModelApprovalStatus" not in sagemaker().describe_model_package(ModelPackageName=arn)
 
 
+def test_dropped_fields_kept(strict_aws: StrictAwsServer) -> None:
+    """SecurityConfig, SkipModelValidation, SourceUri and ModelCard given at create are returned
+    by DescribeModelPackage, as on AWS; with the rule off, moto's answer lacks them."""
+    make_group()
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    kept = {
+        "SecurityConfig": {"KmsKeyId": key},
+        "SkipModelValidation": "All",
+        "SourceUri": "s3://mimsreg-test-us-east-1/model.tar.gz",
+        "ModelCard": {"ModelCardContent": "{}", "ModelCardStatus": "Draft"},
+    }
+    arn = sagemaker().create_model_package(**version_request(**kept))["ModelPackageArn"]
+    package = sagemaker().describe_model_package(ModelPackageName=arn)
+    assert {name: package.get(name) for name in kept} == kept
+    strict_aws.enabled.discard("sm-kept-fields")
+    package = sagemaker().describe_model_package(ModelPackageName=arn)
+    assert not any(name in package for name in kept)
+
+
 def test_group_exists_refused(strict_aws: StrictAwsServer) -> None:
     """Creating a group that exists is a ValidationException, and its tags stay (moto would
     replace the group and wipe them)."""
@@ -512,6 +531,9 @@ def test_s3_wrong_region_redirect(strict_aws: StrictAwsServer) -> None:
     assert b"the region 'us-east-1' is wrong; expecting 'eu-west-1'" in body
     status, headers, body = raw_request(strict_aws, "HEAD", "/mimsreg-test-us-east-1", EU)
     assert (status, headers["x-amz-bucket-region"], body) == (301, US, b"")
+    # GetBucketLocation answers whatever the signing region: it is how a client finds it.
+    status, _, body = raw_request(strict_aws, "GET", "/mimsreg-test-us-east-1?location", EU)
+    assert status == 200
     strict_aws.reset()
     client = s3(US)
     client.put_object(Bucket="mimsreg-test-eu-west-1", Key="k", Body=b"landed elsewhere")

@@ -156,6 +156,17 @@ RULES: dict[str, Rule] = {
             "test_default_approval_status",
         ),
         Rule(
+            "sm-kept-fields",
+            "sagemaker",
+            "moto drops SecurityConfig, SkipModelValidation, SourceUri and ModelCard of "
+            "CreateModelPackage; AWS stores them and DescribeModelPackage returns them",
+            f"{_MODEL}: DescribeModelPackageOutput members SecurityConfig, SkipModelValidation, "
+            "SourceUri, ModelCard",
+            "the fields of each successful create are kept per (region, ARN) and added to "
+            "DescribeModelPackage answers that lack them",
+            "test_dropped_fields_kept",
+        ),
+        Rule(
             "sm-group-exists",
             "sagemaker",
             "CreateModelPackageGroup of an existing group: moto replaces it (tags wiped); AWS "

@@ -209,6 +209,7 @@ class StrictAwsServer(ThreadingHTTPServer):
         self._bucket_regions: dict[str, str] = {}
         self._client_tokens: dict[tuple[str, str], tuple[str, Response]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
+        self._kept: dict[tuple[str, str], dict[str, Any]] = {}  # (region, ARN) -> fields
         super().__init__(("127.0.0.1", port), StrictHandler)
 
     @property
@@ -225,6 +226,7 @@ class StrictAwsServer(ThreadingHTTPServer):
             self.errors.clear()
             self._bucket_regions.clear()
             self._client_tokens.clear()
+            self._kept.clear()
 
     def refusal_rules(self) -> list[str]:
         return [refusal.rule for refusal in self.refusals]
@@ -326,6 +328,14 @@ class StrictAwsServer(ThreadingHTTPServer):
     def note_replay(self, request: Request, differs: bool) -> None:
         with self._lock:
             self.replays.append((f"{request.service}:{request.operation}", differs))
+
+    def keep_fields(self, region: str, arn: str, fields: dict[str, Any]) -> None:
+        with self._lock:
+            self._kept.setdefault((region, arn), {}).update(fields)
+
+    def kept_fields(self, region: str, arn: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._kept.get((region, arn), {}))
 
     def remembered_token(self, region: str, token: str) -> tuple[str, Response] | None:
         with self._lock:

@@ -29,7 +29,8 @@ _CONDITION_HEADERS = ("If-Match", "If-None-Match")
 def handle(server: StrictAwsServer, request: Request, forward: Forward) -> Response:
     operation, bucket = request.operation, request.bucket
     bucket_region = None
-    if bucket is not None and operation != "CreateBucket":
+    # GetBucketLocation answers from any region: it is how a client finds the bucket's.
+    if bucket is not None and operation not in ("CreateBucket", "GetBucketLocation"):
         bucket_region = server.bucket_region(bucket)
         if (
             "s3-bucket-region" in server.enabled

@@ -31,6 +31,8 @@ Forward = Callable[..., Response]
 VERSION_TAGS_MESSAGE = (
     "Tags are not supported in Model Package versions. Please add them to the Model Package Group"
 )
+# Fields of CreateModelPackage that moto drops and DescribeModelPackage returns on AWS.
+KEPT_FIELDS = ("SecurityConfig", "SkipModelValidation", "SourceUri", "ModelCard")
 # Which rule a violated shape belongs to; every other shape: sm-model-constraints.
 _SHAPE_RULES = {
     "TransformInstanceType": "sm-transform-instance-types",
@@ -75,6 +77,8 @@ def handle(server: StrictAwsServer, request: Request, forward: Forward) -> Respo
         return _create_model_package(server, request, body, forward)
     if operation == "UpdateModelPackage" and "sm-update-keeps-fields" in server.enabled:
         return _update_model_package(server, request, body, forward)
+    if operation == "DescribeModelPackage" and "sm-kept-fields" in server.enabled:
+        return _with_kept_fields(server, request, forward(request))
     return forward(request)
 
 
@@ -178,7 +182,7 @@ def _create_model_package(
         rewritten = json.dumps({**body, "ModelApprovalStatus": "PendingManualApproval"}).encode()
     token = body.get("ClientToken")
     if "sm-client-token" not in server.enabled or not token:
-        return forward(request, rewritten)
+        return _keep_fields(server, request, body, forward(request, rewritten))
     unkeyed = {k: v for k, v in body.items() if k != "ClientToken"}
     digest = hashlib.sha256(json.dumps(unkeyed, sort_keys=True).encode()).hexdigest()
     # One create per token at a time, as AWS dedupes concurrent retries too.
@@ -189,10 +193,34 @@ def _create_model_package(
             # has no IdempotentParameterMismatch for SageMaker); the first package is returned.
             server.note_replay(request, remembered[0] != digest)
             return copy.deepcopy(remembered[1])
-        response = forward(request, rewritten)
+        response = _keep_fields(server, request, body, forward(request, rewritten))
         if response.status == 200:
             server.remember_token(request.region, str(token), digest, response)
         return response
+
+
+def _keep_fields(
+    server: StrictAwsServer, request: Request, body: dict[str, Any], response: Response
+) -> Response:
+    """Remember what moto drops of a created package, to return it as AWS does."""
+    kept = {name: body[name] for name in KEPT_FIELDS if name in body}
+    if response.status == 200 and kept:
+        arn = str(json.loads(response.body)["ModelPackageArn"])
+        server.keep_fields(request.region, arn, kept)
+    return response
+
+
+def _with_kept_fields(server: StrictAwsServer, request: Request, response: Response) -> Response:
+    if response.status != 200:
+        return response
+    package = json.loads(response.body)
+    kept = server.kept_fields(request.region, str(package.get("ModelPackageArn")))
+    missing = {name: value for name, value in kept.items() if name not in package}
+    if not missing:
+        return response
+    body = json.dumps({**package, **missing}).encode()
+    headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+    return Response(response.status, response.reason, headers, body)
 
 
 def _update_model_package(
