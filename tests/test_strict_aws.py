@@ -395,7 +395,7 @@ def test_dropped_fields_kept(strict_aws: StrictAwsServer) -> None:
     by DescribeModelPackage, as on AWS; with the rule off, moto's answer lacks them."""
     make_group()
     key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    kept = {
+    kept: dict[str, Any] = {
         "SecurityConfig": {"KmsKeyId": key},
         "SkipModelValidation": "All",
         "SourceUri": "s3://mimsreg-test-us-east-1/model.tar.gz",
