@@ -45,6 +45,8 @@ from tests.support.wire import (
 __all__ = ["RULES", "Refusal", "StrictAwsServer", "strict_aws_proxy"]
 
 _SIGV4_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
+
+
 # --- the proxy --------------------------------------------------------------------------------
 
 
@@ -254,7 +256,7 @@ class StrictAwsServer(ThreadingHTTPServer):
         return forward(request)
 
     def refuse(self, rule: str, request: Request, response: Response, message: str) -> Response:
-        code = ""
+        """Record the refusal ``response`` of ``rule`` (``message``: what it was about)."""
         if response.body and response.header("content-type") == JSON_CONTENT_TYPE:
             code = json.loads(response.body)["__type"]
         elif response.body:
