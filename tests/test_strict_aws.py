@@ -30,7 +30,6 @@ BUCKET = "mimsreg-test-{region}"
 GROUP = "FraudDetection"
 IMAGE = "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1"
 # The fixtures strict_aws, strict_aws_server and python39_old_boto3.
-pytest_plugins = ["tests.support.strict_fixtures"]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "aws-fidelity.md"
 
 

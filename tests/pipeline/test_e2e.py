@@ -212,7 +212,7 @@ def test_a_multipart_archive_with_a_kms_key_on_the_jobs_boto3(
 
     import boto3
 
-    key = "arn:aws:kms:us-east-1:111111111111:key/mrk-1234abcd"
+    key = "mrk-1234abcd5678ef90"  # a multi-Region key id: valid in both regions
     weights = random.Random(16).randbytes(17 * 1024 * 1024)  # incompressible: stays > 16 MiB
     builder, definition = render_pipeline(tmp_path, seed_config(kms_key_id=key), weights)
     for region in REGIONS:
