@@ -81,8 +81,9 @@ def registration_policy(
             "Condition": {"StringLike": {"s3:prefix": [f"{KEY_PREFIX}*"]}},
         },
     ]
-    if spec.kms_key_id:
-        key = spec.kms_key_id
+    keys = sorted({key for region in regions if (key := spec.kms_key_for(region))})
+    if keys:
+        key = keys[0]
         resource = key if key.startswith("arn:") else f"arn:aws:kms:*:{account}:key/*"
         statements.append(
             {
