@@ -161,3 +161,16 @@ def test_a_template_filled_with_a_fixed_region_is_refused_elsewhere(artifact: Pa
     key = "arn:aws:kms:us-east-1:123456789012:alias/models-{region}"
     with pytest.raises(PlanError, match="cannot encrypt in eu-west-1"):
         make_plan(artifact, ["eu-west-1"], kms_key_id=key)
+
+
+def test_each_regions_create_request_encrypts_with_its_key(artifact: Path) -> None:
+    """The SageMaker backend reads the key from the region's record: each region's
+    CreateModelPackage carries that region's key in SecurityConfig."""
+    from mimsreg.inventory.sagemaker import SageMakerInventory
+
+    plan = make_plan(artifact, ["NA", "EU"], kms_key_id={"NA": US_KEY, "EU": EU_KEY})
+    requests = [
+        SageMakerInventory.create_request(region, "s3://b/m", "s3://b/s", "s3://b/r")
+        for region in plan.regions
+    ]
+    assert [r["SecurityConfig"] for r in requests] == [{"KmsKeyId": US_KEY}, {"KmsKeyId": EU_KEY}]
