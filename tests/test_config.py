@@ -476,6 +476,8 @@ MRK_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
         f"arn:aws-cn:kms:cn-north-1:123456789012:key/{KEY_ID}",
         f"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{KEY_ID}",
         "arn:aws:kms:{region}:123456789012:alias/models",
+        "arn:aws-cn:kms:{region}:123456789012:alias/models",
+        "arn:aws-us-gov:kms:{region}:123456789012:key/" + KEY_ID,
         "alias/models-{region}",
     ],
 )

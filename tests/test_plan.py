@@ -174,3 +174,11 @@ def test_each_regions_create_request_encrypts_with_its_key(artifact: Path) -> No
         for region in plan.regions
     ]
     assert [r["SecurityConfig"] for r in requests] == [{"KmsKeyId": US_KEY}, {"KmsKeyId": EU_KEY}]
+
+
+def test_a_template_arn_in_the_wrong_partition_is_refused(artifact: Path) -> None:
+    """arn:aws: filled in for a China region is not a key there: refused naming the partition."""
+    key = "arn:aws:kms:{region}:123456789012:alias/models"
+    assert make_plan(artifact, ["us-east-1"], kms_key_id=key).regions[0].record["kms_key_id"]
+    with pytest.raises(PlanError, match="names partition 'aws'; region cn-north-1 is in 'aws-cn'"):
+        make_plan(artifact, ["cn-north-1"], kms_key_id=key, bucket="b-{region}")

@@ -119,8 +119,8 @@ KMS_KEY_FORMS = (
     "a key id, a key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), an alias name "
     "(alias/<name>), an alias ARN, or a multi-Region key (mrk-...) id or ARN"
 )
-# Stands in for ``{region}`` when a template's form is checked.
-_TEMPLATE_REGION = "us-east-1"
+# Stands in for ``{region}`` when a template's form is checked: a region of the ARN's partition.
+_SAMPLE_REGIONS = {"aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 
 
 def _kms_key_problem(key: str, region: str | None) -> str | None:
@@ -128,7 +128,8 @@ def _kms_key_problem(key: str, region: str | None) -> str | None:
 
     A ``{region}`` template is checked filled in with a sample region: its form, not its region.
     """
-    candidate = key.replace("{region}", region or _TEMPLATE_REGION)
+    sample = _SAMPLE_REGIONS.get(key.split(":")[1] if key.startswith("arn:") else "", "us-east-1")
+    candidate = key.replace("{region}", region or sample)
     match = KMS_ARN_PATTERN.match(candidate)
     if match is None:
         if _KMS_KEY_ID_PATTERN.match(candidate):

@@ -16,7 +16,7 @@ from typing import Any
 from mimsreg._version import __version__
 from mimsreg.errors import PlanError
 from mimsreg.package import PackageManifest
-from mimsreg.spec import RegistrationSpec, kms_key_region, normalise_region
+from mimsreg.spec import KMS_ARN_PATTERN, RegistrationSpec, normalise_region, partition_of
 
 __all__ = [
     "ARTIFACT_FILE_NAME",
@@ -227,12 +227,20 @@ def _check_kms_key(spec: RegistrationSpec, region: str) -> None:
             f"kms_key_id: no KMS key for region {region} in the mapping ({mapped}): add "
             f"'{region}: <a key of {region}>' or leave {region} out of the target regions"
         )
-    key_region = kms_key_region(key)
-    if key_region is not None and key_region != region:
+    match = KMS_ARN_PATTERN.match(key)
+    if match is None:  # a key id or an alias name: KMS resolves it in the region of the request
+        return
+    partition, key_region = match.group(1), match.group(2)
+    if key_region != region:
         raise PlanError(
             f"kms_key_id: the key {key!r} is in {key_region} and cannot encrypt in {region} "
             "(KMS keys are regional): give a mapping region → key, or a key with {region}, "
             f"naming a key of {region} (for a multi-Region key, its replica's ARN in {region})"
+        )
+    if partition != partition_of(region):
+        raise PlanError(
+            f"kms_key_id: the key {key!r} names partition {partition!r}; region {region} is in "
+            f"{partition_of(region)!r}: write arn:{partition_of(region)}:kms:..."
         )
 
 
