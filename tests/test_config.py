@@ -525,7 +525,7 @@ def test_kms_key_id_refuses_bad_keys_naming_the_field(
 
 def test_kms_key_mapping_round_trips_through_the_spec(seed_kwargs: dict[str, Any]) -> None:
     """The processing job reads the mapping back from the spec's JSON, keys per region intact."""
-    from mimsreg.spec import RegistrationSpec
+    from mimsreg import RegistrationSpec
 
     seed_kwargs["kms_key_id"] = {"NA": "alias/a", "EU": "alias/b"}
     spec = ModelRegistrationConfig(**seed_kwargs).to_spec()

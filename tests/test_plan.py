@@ -166,13 +166,12 @@ def test_a_template_filled_with_a_fixed_region_is_refused_elsewhere(artifact: Pa
 def test_each_regions_create_request_encrypts_with_its_key(artifact: Path) -> None:
     """The SageMaker backend reads the key from the region's record: each region's
     CreateModelPackage carries that region's key in SecurityConfig."""
-    from mimsreg.inventory.sagemaker import SageMakerInventory
+    from mimsreg.inventory import open_inventory  # makes no client until a region needs one
 
     plan = make_plan(artifact, ["NA", "EU"], kms_key_id={"NA": US_KEY, "EU": EU_KEY})
-    requests = [
-        SageMakerInventory.create_request(region, "s3://b/m", "s3://b/s", "s3://b/r")
-        for region in plan.regions
-    ]
+    with open_inventory("sagemaker", regions=["us-east-1"]) as inventory:
+        create_request = inventory.create_request  # type: ignore[attr-defined]
+        requests = [create_request(r, "s3://b/m", "s3://b/s", "s3://b/r") for r in plan.regions]
     assert [r["SecurityConfig"] for r in requests] == [{"KmsKeyId": US_KEY}, {"KmsKeyId": EU_KEY}]
 
 
