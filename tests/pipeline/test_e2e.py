@@ -205,16 +205,20 @@ def test_job_refuses_a_bundle_that_is_not_the_pipelines(
 def test_a_multipart_archive_with_a_kms_key_on_the_jobs_boto3(
     moto: str, python39_boto3: str, tmp_path: Path
 ) -> None:
-    """An archive over the multipart threshold (16 MiB), encrypted with a KMS key: uploaded in
-    parts with SHA-256 checksums in the first region, copied part by part to the second, and
-    registered with ``SecurityConfig``, on the image's boto3 as on the newest."""
+    """An archive over the multipart threshold (16 MiB), encrypted with each region's KMS key
+    (a multi-Region key's replica per region): uploaded in parts with SHA-256 checksums in the
+    first region, copied part by part to the second under that region's key, and registered
+    with ``SecurityConfig``, on the image's boto3 as on the newest."""
     import random
 
     import boto3
 
-    key = "mrk-1234abcd5678ef90"  # a multi-Region key id: valid in both regions
+    keys = {
+        region: f"arn:aws:kms:{region}:111111111111:key/mrk-1234abcd1234abcd1234abcd1234abcd"
+        for region in REGIONS
+    }
     weights = random.Random(16).randbytes(17 * 1024 * 1024)  # incompressible: stays > 16 MiB
-    builder, definition = render_pipeline(tmp_path, seed_config(kms_key_id=key), weights)
+    builder, definition = render_pipeline(tmp_path, seed_config(kms_key_id=keys), weights)
     for region in REGIONS:
         job = run_job(definition, region, tmp_path / f"job-{region}", python39_boto3, moto)
         assert job.process.returncode == 0, job.process.stderr
@@ -225,4 +229,4 @@ def test_a_multipart_archive_with_a_kms_key_on_the_jobs_boto3(
         bucket, _, object_key = url[len("s3://") :].partition("/")
         head = boto3.client("s3", region_name=region).head_object(Bucket=bucket, Key=object_key)
         assert head["ContentLength"] > 16 * 1024 * 1024
-        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key)
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", keys[region])
