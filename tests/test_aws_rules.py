@@ -131,3 +131,25 @@ def test_owner_and_a_two_line_description_are_sent_as_sagemaker_accepts(tmp_path
     assert all(aws_accepts_metadata(v) for v in request["CustomerMetadataProperties"].values())
     assert request["ModelPackageDescription"] == "one two"
     assert re.fullmatch(r"[^\n\t]*", request["ModelPackageDescription"])
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    [
+        ({"aws:team": "x"}, "the 'aws:' prefix is reserved"),
+        ({"team": "a;b"}, "at most 256 characters of letters"),
+        ({"": "x"}, "1 to 128 characters"),
+        ({f"k{i}": "v" for i in range(51)}, "at most 50 tags, got 51"),
+    ],
+)
+def test_tags_aws_would_refuse_are_field_errors(tags: dict[str, str], message: str) -> None:
+    """Tags SageMaker refuses are refused in the configuration, naming the field."""
+    from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.errors import ConfigError
+    from tests.conftest import SEED_EXAMPLE
+
+    with pytest.raises(ConfigError) as refused:
+        ModelRegistrationConfig.from_mapping({**SEED_EXAMPLE, "tags": tags})
+    assert "tags" in str(refused.value)
+    assert message in str(refused.value)
+    ModelRegistrationConfig.from_mapping({**SEED_EXAMPLE, "tags": {"team": "Buyer Seller EU"}})

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from mimsreg.engine.aws_rules import MAX_TAGS, tag_text_allowed
 from mimsreg.engine.payload import (
     DEFAULT_NUMERIC_VALUE,
     DEFAULT_TEXT_VALUE,
@@ -290,7 +291,11 @@ class ModelRegistrationConfig(BaseModel):
     )
     tags: dict[str, str] = Field(
         default_factory=dict,
-        description="Tags put on model package groups and versions.",
+        description=(
+            "Tags put on the model package group (SageMaker takes none on versions): at most 50; "
+            "keys 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@; keys "
+            "not starting with 'aws:'."
+        ),
     )
 
     # --- load-testing expectations the original carried ---------------------------------------
@@ -320,6 +325,28 @@ class ModelRegistrationConfig(BaseModel):
         if info.field_name == "model_registration_domain" and not stripped:
             raise ValueError("must not be empty")
         return stripped
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        # SageMaker's Tag shape (TagKey, TagValue) and its tagging rules: refused here, by field,
+        # rather than by AWS after the artifacts are uploaded.
+        if len(value) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags, got {len(value)}")
+        for key, text in value.items():
+            if not 1 <= len(key) <= 128 or not tag_text_allowed(key):
+                raise ValueError(
+                    f"tag key {key[:40]!r}: 1 to 128 characters of letters, digits, spaces and "
+                    "_.:/=+-@"
+                )
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key {key[:40]!r}: the 'aws:' prefix is reserved by AWS")
+            if len(text) > 256 or not tag_text_allowed(text):
+                raise ValueError(
+                    f"tag {key[:40]!r}: the value must be at most 256 characters of letters, "
+                    "digits, spaces and _.:/=+-@"
+                )
+        return value
 
     @field_validator("inference_instance_type")
     @classmethod

@@ -16,12 +16,19 @@ from typing import Any
 CONTAINER_ROOT = "/opt/ml/processing"
 
 
+def execution_arn(execution_id: str) -> str:
+    """The ARN SageMaker gives a pipeline execution (test account, us-east-1)."""
+    return f"arn:aws:sagemaker:us-east-1:111111111111:pipeline/mimsreg-e2e/execution/{execution_id}"
+
+
 def resolve(value: Any, parameters: dict[str, Any], execution_id: str) -> Any:
     """Evaluate the definition's expressions this test needs: Get and Std:Join."""
     if isinstance(value, dict) and "Get" in value:
         reference = str(value["Get"])
         if reference == "Execution.PipelineExecutionId":
             return execution_id
+        if reference == "Execution.PipelineExecutionArn":
+            return execution_arn(execution_id)
         if reference.startswith("Parameters."):
             return parameters[reference.split(".", 1)[1]]
         raise ValueError(f"cannot resolve {reference!r} outside a pipeline execution")

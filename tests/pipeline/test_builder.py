@@ -112,11 +112,13 @@ def test_job_runs_the_bundle_in_the_stock_sklearn_image(make_builder: Builder) -
 
 
 def test_execution_id_reaches_the_job(make_builder: Builder) -> None:
-    """The pipeline execution id travels as MIMSREG_PIPELINE_EXECUTION_ID, for lineage."""
+    """The pipeline execution id and ARN travel as MIMSREG_PIPELINE_EXECUTION_ID/_ARN, for
+    lineage (the ARN becomes the version's MetadataProperties.GeneratedBy)."""
     builder = make_builder()
     definition = definition_of(builder, [builder.create_step(MODEL)])
     assert step_arguments(definition)["Environment"] == {
-        "MIMSREG_PIPELINE_EXECUTION_ID": {"Get": "Execution.PipelineExecutionId"}
+        "MIMSREG_PIPELINE_EXECUTION_ID": {"Get": "Execution.PipelineExecutionId"},
+        "MIMSREG_PIPELINE_EXECUTION_ARN": {"Get": "Execution.PipelineExecutionArn"},
     }
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import write_model_archive
 from tests.pipeline.conftest import ROLE, seed_config
-from tests.pipeline.jobsim import JobRun, run_step
+from tests.pipeline.jobsim import JobRun, execution_arn, run_step
 
 REGIONS = ("us-east-1", "eu-west-1")
 PACKAGED = "s3://mimsreg-test-us-east-1/packaging/execution-1/packaged_model/"
@@ -126,6 +126,8 @@ def test_each_step_registers_in_its_region_on_python_39(
         assert f".dkr.ecr.{region}." in container["Image"]
         assert container["Environment"]["SAGEMAKER_REGION"] == region
         assert package["SamplePayloadUrl"].startswith(f"s3://mimsreg-test-{region}/")
+        generated_by = package["MetadataProperties"]["GeneratedBy"]
+        assert generated_by == execution_arn("execution-0001")
 
 
 @pytest.mark.slow

@@ -32,15 +32,18 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "MAX_TAGS",
     "METADATA_MAX_ENTRIES",
     "decode_metadata_value",
     "encode_metadata_value",
     "entity_description",
     "enum_values",
     "metadata_text_allowed",
+    "tag_text_allowed",
 ]
 
 METADATA_MAX_ENTRIES = 50
+MAX_TAGS = 50  # per resource (AWS tagging rules; shape TagList)
 METADATA_VALUE_MAX = 256
 DESCRIPTION_MAX = 1024
 ENCODED_PREFIX = "b64:"
@@ -50,6 +53,11 @@ _METADATA_PUNCTUATION = frozenset("_.:/=+-@")
 def metadata_text_allowed(text: str) -> bool:
     """Whether every character is one of ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``."""
     return all(unicodedata.category(ch)[0] in "LZN" or ch in _METADATA_PUNCTUATION for ch in text)
+
+
+def tag_text_allowed(text: str) -> bool:
+    """Whether a tag key or value fits ``TagKey``/``TagValue``: the same characters."""
+    return metadata_text_allowed(text)
 
 
 def encode_metadata_value(text: str) -> str:

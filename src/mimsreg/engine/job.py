@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mimsreg.engine.spec import RegistrationSpec
 
 __all__ = [
+    "EXECUTION_ARN_ENV",
     "EXECUTION_ID_ENV",
     "MODEL_DIR",
     "OUTPUT_DIR",
@@ -61,6 +62,7 @@ SPEC_FILE_NAME = "spec.json"
 OUTPUT_DIR = "/opt/ml/processing/output/results"
 RESULTS_FILE = "results.json"
 EXECUTION_ID_ENV = "MIMSREG_PIPELINE_EXECUTION_ID"
+EXECUTION_ARN_ENV = "MIMSREG_PIPELINE_EXECUTION_ARN"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -250,6 +252,7 @@ def _context() -> RegistrationContext:
         user=user,
         host=socket.gethostname() or "unknown",
         pipeline_execution_id=os.environ.get(EXECUTION_ID_ENV) or None,
+        pipeline_execution_arn=os.environ.get(EXECUTION_ARN_ENV) or None,
     )
 
 

@@ -44,14 +44,18 @@ class RegistrationContext:
     host: str = "unknown"
     pipeline_execution_id: str | None = None
     tool: str = f"mimsreg {__version__}"
+    pipeline_execution_arn: str | None = None  # the model package's GeneratedBy
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "user": self.user,
             "host": self.host,
             "pipeline_execution_id": self.pipeline_execution_id,
             "tool": self.tool,
         }
+        if self.pipeline_execution_arn:
+            data["pipeline_execution_arn"] = self.pipeline_execution_arn
+        return data
 
 
 @dataclass(frozen=True)

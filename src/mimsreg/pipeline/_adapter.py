@@ -75,6 +75,7 @@ class StepRequest:
     cache_config: Any = None
     depends_on: Sequence[Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    execution_arn_env: str | None = None  # set to the execution's ARN (the version's GeneratedBy)
 
 
 class SdkAdapter(Protocol):

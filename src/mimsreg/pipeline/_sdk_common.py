@@ -143,6 +143,8 @@ class CommonSdkAdapter:
     def processing_step(self, session: Any, request: StepRequest) -> Any:
         environment: dict[str, Any] = dict(request.environment)
         environment[request.execution_id_env] = self.ExecutionVariables.PIPELINE_EXECUTION_ID
+        if request.execution_arn_env:
+            environment[request.execution_arn_env] = self.ExecutionVariables.PIPELINE_EXECUTION_ARN
         processor = self.ScriptProcessor(
             role=request.role,
             image_uri=request.image_uri,

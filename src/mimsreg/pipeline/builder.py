@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mimsreg.engine.job import (
+    EXECUTION_ARN_ENV,
     EXECUTION_ID_ENV,
     MODEL_DIR,
     OUTPUT_DIR,
@@ -421,6 +422,7 @@ class ModelRegistrationStepBuilder:
             ),
             environment={},
             execution_id_env=EXECUTION_ID_ENV,
+            execution_arn_env=EXECUTION_ARN_ENV,
             instance_type=self.instance_type,
             instance_count=self.instance_count,
             volume_size_in_gb=self.volume_size_in_gb,

@@ -850,7 +850,9 @@ class SageMakerInventory(Inventory):
             META + "response-types": ",".join(record["response_types"]),
             META + "source-region": str(record["source_model_region"]),
         }
-        execution = (record.get("registered_by") or {}).get("pipeline_execution_id")
+        registered_by = record.get("registered_by") or {}
+        execution = registered_by.get("pipeline_execution_id")
+        generated_by = registered_by.get("pipeline_execution_arn") or execution
         if execution:
             metadata[META + "pipeline-execution"] = str(execution)
         description = record.get("description") or (
@@ -883,7 +885,8 @@ class SageMakerInventory(Inventory):
             "CustomerMetadataProperties": {
                 k: encode_metadata_value(v) for k, v in metadata.items()
             },
-            "MetadataProperties": {"GeneratedBy": str(execution or "mimsreg")[:1024]},
+            # The pipeline execution's ARN when a pipeline step registers it (lineage).
+            "MetadataProperties": {"GeneratedBy": str(generated_by or "mimsreg")[:1024]},
             "Domain": "MACHINE_LEARNING",
             "ClientToken": plan.client_token,
         }
