@@ -8,6 +8,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -346,3 +347,29 @@ def test_sagemaker_gc_leaves_an_old_artifact_a_registration_in_flight_reuses() -
     assert result.exit_code == 0, result.output
     assert [g["location"] for g in json.loads(result.stdout)] == [f"s3://{bucket}/{abandoned}"]
     s3.head_object(Bucket=bucket, Key=artifact)
+
+
+def test_sagemaker_gc_keeps_what_other_regions_use_in_a_shared_bucket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict_aws: Any
+) -> None:
+    """A bucket both regions used (allowed before buckets were checked against their region):
+    gc of one region keeps the artifact, payload and documents of the other region's version,
+    even with --older-than 0s."""
+    shared = TEST_BUCKET.format(region="us-east-1")
+    # As an older mimsreg did, and as AWS may accept (whether it checks the artifact's region at
+    # CreateModelPackage is not documented): the version points at a bucket of another region.
+    monkeypatch.setattr(SageMakerInventory, "_bucket_problem", lambda *_: None)
+    strict_aws.enabled.discard("sm-artifact-region")
+    artifact = write_model_archive(tmp_path / "eu.tar.gz", weights=b"only-in-eu")
+    plan = make_plan(artifact, ["eu-west-1"], bucket=shared)
+    (result,) = execute_plan(plan, SageMakerInventory(), artifact)
+    assert result.status == "created"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    before = {o["Key"] for o in s3.list_objects_v2(Bucket=shared, Prefix="mimsreg/")["Contents"]}
+    time.sleep(1.1)
+    args = ["gc", "--inventory", "sagemaker", "--region", "us-east-1", "--bucket", shared]
+    gone = run(*args, "--older-than", "0s", "--json")
+    assert gone.exit_code == 0, gone.output
+    assert json.loads(gone.stdout) == []
+    after = {o["Key"] for o in s3.list_objects_v2(Bucket=shared, Prefix="mimsreg/")["Contents"]}
+    assert after == before

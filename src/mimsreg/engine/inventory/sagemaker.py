@@ -1075,6 +1075,13 @@ class SageMakerInventory(Inventory):
             raise BadInputError(
                 f"no bucket known for region {region} (it holds no version): name it with --bucket"
             )
+        s3 = self._s3(region)
+        objects = self._objects(s3, region, name)
+        # A bucket that versions of other regions use too (registered before buckets were
+        # checked against their region): their versions protect what they reference.
+        identities = {version.identity for version in versions}
+        for other in self._other_regions_in(region, name, objects, identities):
+            versions += self.list_versions(region=other)
         referenced = set()
         for version in versions:
             for uri in (version.artifact_uri, version.payload_uri):
@@ -1082,8 +1089,6 @@ class SageMakerInventory(Inventory):
                 if where == name and key.startswith(KEY_PREFIX):
                     referenced.add(key[len(KEY_PREFIX) :])
         identities = {version.identity for version in versions}
-        s3 = self._s3(region)
-        objects = self._objects(s3, region, name)
         for record in in_flight_records(objects, identities, now, older_than):
             try:
                 referenced |= in_flight_keys(self._get_json(region, record.location))
@@ -1105,6 +1110,27 @@ class SageMakerInventory(Inventory):
             else:
                 s3.delete_object(Bucket=name, Key=key)
         return [replace(item, removed=True) for item in chosen]
+
+    def _other_regions_in(
+        self, region: str, bucket: str, objects: Sequence[StoredObject], identities: set[str]
+    ) -> set[str]:
+        """Regions other than ``region`` whose registrations wrote record documents in
+        ``bucket`` (read from the records of identities ``region`` has no version of)."""
+        others: set[str] = set()
+        for item in objects:
+            identity = item.key[len("records/") : -len(".json")]
+            if not item.key.startswith("records/") or identity in identities:
+                continue
+            try:
+                record = self._get_json(region, item.location)
+            except Exception as exc:  # removed meanwhile, or unreadable: names no region
+                if not _is_client_error(exc) and not isinstance(exc, ValueError):
+                    raise
+                continue
+            other = record.get("registration_region") if isinstance(record, dict) else None
+            if isinstance(other, str) and other and other != region:
+                others.add(other)
+        return others
 
     @staticmethod
     def _bucket_in_use(versions: Sequence[VersionRecord]) -> str | None:
