@@ -65,7 +65,7 @@ def test_missing_bucket_setting_is_bad_input(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump(SEED_EXAMPLE))
     result = run("register", model, "--config", config, "--inventory", "sagemaker")
     assert result.exit_code == 2
-    assert "bucket: no S3 bucket for region(s) us-east-1" in result.stderr
+    assert "bucket: no S3 bucket for region 'us-east-1'" in result.stderr
     groups = boto3.client("sagemaker", region_name="us-east-1").list_model_package_groups()
     assert groups["ModelPackageGroupSummaryList"] == []
 

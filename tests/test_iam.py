@@ -47,7 +47,7 @@ def test_policy_includes_the_kms_key_when_set() -> None:
 
 
 def test_policy_needs_a_bucket() -> None:
-    with pytest.raises(BadInputError, match="no S3 bucket for region eu-west-1"):
+    with pytest.raises(BadInputError, match="no S3 bucket for region 'eu-west-1'"):
         registration_policy(seed_spec(bucket={"us-east-1": "b"}), ["us-east-1", "eu-west-1"])
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from mimsreg.engine._version import __version__
-from mimsreg.errors import BadInputError, ConfigError, MimsregError
+from mimsreg.errors import EXIT_FAILED, BadInputError, ConfigError, MimsregError, exit_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
     from mimsreg.engine.package import PackageManifest
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,12 +51,9 @@ def handles_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except BadInputError as exc:
-            _print_error(exc)
-            sys.exit(EXIT_BAD_INPUT)
         except MimsregError as exc:
             _print_error(exc)
-            sys.exit(EXIT_FAILED)
+            sys.exit(exit_code(exc))
 
     return cast(F, wrapper)
 

@@ -8,7 +8,6 @@ from typing import Any
 from mimsreg.engine.inventory.create_lock import LOCK_PREFIX
 from mimsreg.engine.inventory.sagemaker import KEY_PREFIX
 from mimsreg.engine.spec import RegistrationSpec
-from mimsreg.errors import BadInputError
 
 __all__ = ["registration_policy"]
 
@@ -32,9 +31,7 @@ def registration_policy(
     """An IAM policy document allowing exactly what registering ``spec`` in ``regions`` does."""
     buckets = []
     for region in regions:
-        bucket = spec.bucket_for(region)
-        if bucket is None:
-            raise BadInputError(f"bucket: no S3 bucket for region {region} in the config")
+        bucket = spec.require_bucket(region)
         if bucket not in buckets:
             buckets.append(bucket)
     group = spec.model_package_group_name

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Union
 
+from mimsreg.engine.errors import PlanError
+
 
 class _CaseInsensitiveEnum(str, Enum):
     """A string enum that accepts its values in any letter case: ``VariableType("numeric")``."""
@@ -177,3 +179,14 @@ class RegistrationSpec:
         if isinstance(self.bucket, str):
             return self.bucket.replace("{region}", region)
         return self.bucket.get(region)
+
+    def require_bucket(self, region: str) -> str:
+        """The S3 bucket for ``region``; :class:`PlanError` naming the region when there is none.
+        The one bucket check: the backend, the IAM policy and the pipeline step all use it."""
+        bucket = self.bucket_for(region)
+        if bucket is None:
+            raise PlanError(
+                f"bucket: no S3 bucket for region {region!r}: set 'bucket' in the configuration "
+                "to a name, a name with {region}, or a mapping region → bucket"
+            )
+        return bucket

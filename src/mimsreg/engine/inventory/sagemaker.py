@@ -268,19 +268,15 @@ class SageMakerInventory(Inventory):
 
         Clients are made later, by each region's thread when it first needs one.
         """
-        missing = [r.region for r in plan.regions if r.bucket is None]
-        if missing:
-            raise BadInputError(
-                f"bucket: no S3 bucket for region(s) {', '.join(missing)}: set 'bucket' in the "
-                "config to a name, a name with {region}, or a mapping region → bucket"
-            )
+        for region in plan.regions:
+            plan.spec.require_bucket(region.region)
         with self._lock:
             self._planned.update(r.region for r in plan.regions)
 
     @staticmethod
     def _bucket(plan: RegionPlan) -> str:
         if plan.bucket is None:
-            raise BadInputError(f"bucket: no S3 bucket for region {plan.region} in the config")
+            raise InventoryError(f"{plan.region}: no bucket in the plan (prepare() checks it)")
         return plan.bucket
 
     # --- artifacts ----------------------------------------------------------------------------
