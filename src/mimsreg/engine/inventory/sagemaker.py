@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError
+from mimsreg.engine.inventory._aws_errors import maps_aws_errors
 from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
@@ -453,6 +454,7 @@ class SageMakerInventory(Inventory):
         with self._hints_lock:
             self._group_hints[(region, group)] = (time.monotonic(), exists)
 
+    @maps_aws_errors
     def ensure_group(self, plan: RegionPlan) -> None:
         sagemaker = self._sagemaker(plan.region)
         # The executor looks the version up first, which already tells whether the group exists:
@@ -528,6 +530,7 @@ class SageMakerInventory(Inventory):
     def _describe(self, region: str, arn: str) -> dict[str, Any]:
         return dict(self._sagemaker(region).describe_model_package(ModelPackageName=arn))
 
+    @maps_aws_errors
     def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
         arns = self._package_arns(region, group, note_group=True)
         for arn in arns:
@@ -537,6 +540,7 @@ class SageMakerInventory(Inventory):
                 return self._record(region, group, package)
         return None
 
+    @maps_aws_errors
     def create_version(
         self,
         plan: RegionPlan,
@@ -712,6 +716,7 @@ class SageMakerInventory(Inventory):
             record={"record_uri": metadata.get(META + "record")},
         )
 
+    @maps_aws_errors
     def get_version(self, region: str, group: str, version: int) -> VersionRecord:
         for arn in self._package_arns(region, group):
             if arn.rsplit("/", 1)[-1] == str(version):
@@ -779,6 +784,7 @@ class SageMakerInventory(Inventory):
             ),
         )
 
+    @maps_aws_errors
     def list_versions(
         self, region: str | None = None, group: str | None = None
     ) -> list[VersionRecord]:
@@ -805,6 +811,7 @@ class SageMakerInventory(Inventory):
                 return names
             kwargs["NextToken"] = token
 
+    @maps_aws_errors
     def set_approval(
         self,
         region: str,
@@ -830,6 +837,7 @@ class SageMakerInventory(Inventory):
             self._write_json(region, history_uri, events, str(kms) if kms else None)
         return self.get_version(region, group, version)
 
+    @maps_aws_errors
     def regions_of(self, group: str, version: int) -> list[str]:
         found = []
         for region in self.default_regions():
@@ -838,6 +846,7 @@ class SageMakerInventory(Inventory):
         return sorted(found)
 
     # --- garbage collection --------------------------------------------------------------------
+    @maps_aws_errors
     def collect_garbage(
         self,
         older_than: float,
