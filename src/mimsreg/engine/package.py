@@ -42,7 +42,7 @@ __all__ = [
 
 # Run-time aliases must not use `X | Y`: this module runs on Python 3.9.
 PathLike = Union[str, "os.PathLike[str]"]
-Progress = Optional[Callable[[int], None]]  # noqa: UP045 - evaluated at run time on 3.9
+Progress = Optional[Callable[[int], None]]
 
 # Raw bytes read per step. Small enough that a chunk is still in the CPU cache when it is hashed
 # and inflated right after the read (8 MiB chunks measured ~40 % slower), large enough that the

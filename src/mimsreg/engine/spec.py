@@ -100,8 +100,8 @@ def derive_group_name(domain: str, objective: str) -> str:
 
 # Aliases are evaluated at run time, where Python 3.9 has no `X | Y`.
 VariablePairs = tuple[tuple[str, str], ...]
-BucketSpec = Union[str, dict[str, str], None]  # noqa: UP007
-SampleValue = Union[float, int, str]  # noqa: UP007
+BucketSpec = Union[str, dict[str, str], None]
+SampleValue = Union[float, int, str]
 
 
 @dataclass(frozen=True)
