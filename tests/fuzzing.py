@@ -168,9 +168,9 @@ BASE_TAR_GZ = gz(BASE_TAR)
 
 
 def _checksum_ok(header: bytes) -> bool:
-    from mimsreg.engine import package
+    from mimsreg.engine.package import reader
 
-    return bool(package._checksum_ok(header))
+    return bool(reader._checksum_ok(header))
 
 
 HEADERS = [i for i in range(0, len(BASE_TAR), BLOCK) if _checksum_ok(BASE_TAR[i : i + BLOCK])]

@@ -16,14 +16,15 @@ from types import SimpleNamespace
 import pytest
 
 from mimsreg.config import ModelRegistrationConfig
-from mimsreg.engine import package
 from mimsreg.engine.package import (
     PackageLimits,
     PackageManifest,
     PackageMember,
     extract_package,
     inspect_package,
+    reader,
 )
+from mimsreg.engine.package import extract as extract_module
 from mimsreg.errors import BadInputError, InvalidPackageError
 from tests.archives import (
     BLOCK,
@@ -312,7 +313,7 @@ def test_old_signed_checksum_is_accepted(tmp_path: Path) -> None:
 
 def test_multi_chunk_archive(tmp_path: Path) -> None:
     """Archives larger than a read chunk: headers and gzip members straddle chunk boundaries."""
-    big = os.urandom(3 * package.CHUNK_SIZE + 1234)
+    big = os.urandom(3 * reader.CHUNK_SIZE + 1234)
     entries = [file("weights.bin", big), *good_entries()[1:]]
     path = write(tmp_path / "m.tar.gz", gz(make_tar(entries)))
     seen: list[int] = []
@@ -321,7 +322,7 @@ def test_multi_chunk_archive(tmp_path: Path) -> None:
     assert manifest.members[0].size == len(big)
     assert seen == sorted(seen)
     assert seen[-1] == path.stat().st_size
-    assert len(seen) == -(-path.stat().st_size // package.CHUNK_SIZE)
+    assert len(seen) == -(-path.stat().st_size // reader.CHUNK_SIZE)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 511, 4096])
@@ -334,7 +335,7 @@ def test_tiny_chunks_give_the_same_manifest(
     path = write(tmp_path / "m.tar.gz", data)
     plain = write(tmp_path / "m.tar", tar)
     expected, expected_plain = inspect_package(path), inspect_package(plain)
-    monkeypatch.setattr(package, "CHUNK_SIZE", chunk)
+    monkeypatch.setattr(reader, "CHUNK_SIZE", chunk)
     assert inspect_package(path) == expected
     assert inspect_package(plain) == expected_plain
 
@@ -436,11 +437,11 @@ def test_extract_never_writes_outside_dest(tmp_path: Path, case: Hostile) -> Non
 def test_gzip_bomb_is_refused_early(tmp_path: Path) -> None:
     """8 GiB of zeros in ~8 MB: refused after the first read chunk, not after inflating it all."""
     path = write(tmp_path / "bomb.tar.gz", gzip_bomb(8))
-    assert path.stat().st_size > 4 * package.CHUNK_SIZE
+    assert path.stat().st_size > 4 * reader.CHUNK_SIZE
     seen: list[int] = []
     with pytest.raises(InvalidPackageError, match=r"compression ratio over 200:1") as caught:
         inspect_package(path, progress=seen.append)
-    assert max(seen, default=0) <= package.CHUNK_SIZE
+    assert max(seen, default=0) <= reader.CHUNK_SIZE
     inflated = int(str(caught.value).split("(")[1].split(" bytes inflated")[0].replace(",", ""))
     assert inflated < 2 * PackageLimits().ratio_grace_bytes
 
@@ -600,7 +601,7 @@ def test_extract_symlink_copies_count_too(tmp_path: Path) -> None:
 
 def test_extract_defends_against_a_planted_file(tmp_path: Path) -> None:
     """Should a file appear where a directory is needed, extraction stops rather than follow it."""
-    extractor = package._Extractor(tmp_path, "m.tar.gz", PackageLimits())
+    extractor = extract_module._Extractor(tmp_path, "m.tar.gz", PackageLimits())
     (tmp_path / "code").write_text("planted")
     with pytest.raises(InvalidPackageError, match="exists and is not a directory"):
         extractor.directory("code/sub")

@@ -1,48 +1,33 @@
-"""Packaged model inspection: one safe streaming pass over ``model.tar.gz``.
+"""The streaming tar/gzip reader: one pass over an archive, its SHA-256 computed beside it.
 
-Portable: standard library only, Python 3.9 (it runs inside the processing job too).
-
-:func:`inspect_package` reads the archive once, as a stream, in fixed-size chunks. A helper thread
-computes the SHA-256 of the file's bytes while the calling thread inflates the same chunks and walks
-the tar headers (``hashlib`` and ``zlib`` release the GIL on large buffers, so the two overlap on
-two cores). Member data is never kept: only headers are parsed, and only into a bounded buffer.
-Every hostile or broken archive is refused with :class:`~mimsreg.engine.errors.InvalidPackageError`
-naming the archive, the member and the reason, before anything is written anywhere.
-
-:func:`extract_package` runs the same pass and writes regular files and directories under a
-destination (for ``mimsreg check``); see its docstring for what it does with links.
+The file is read once, as a stream, in fixed-size chunks. A helper thread computes the SHA-256 of
+the file's bytes while the calling thread inflates the same chunks and walks the tar headers
+(``hashlib`` and ``zlib`` release the GIL on large buffers, so the two overlap on two cores).
+Member data is never kept: only headers are parsed, and only into a bounded buffer; a sink (the
+extractor) may receive it. Every hostile or broken archive is refused with
+:class:`~mimsreg.engine.errors.InvalidPackageError` naming the archive, the member and the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import posixpath
 import queue
-import shutil
-import stat
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Protocol, Union
+from typing import Any, Protocol
 
-from mimsreg.engine.errors import BadInputError, InvalidPackageError
-
-__all__ = [
-    "CHUNK_SIZE",
-    "DEFAULT_ENTRY_POINT",
-    "PackageLimits",
-    "PackageManifest",
-    "PackageMember",
-    "extract_package",
-    "inspect_package",
-]
-
-# Run-time aliases must not use `X | Y`: this module runs on Python 3.9.
-PathLike = Union[str, "os.PathLike[str]"]
-Progress = Optional[Callable[[int], None]]
+from mimsreg.engine.errors import InvalidPackageError
+from mimsreg.engine.package.members import (
+    PackageLimits,
+    PackageMember,
+    PathLike,
+    Progress,
+    _escapes,
+    _is_file,
+)
 
 # Raw bytes read per step. Small enough that a chunk is still in the CPU cache when it is hashed
 # and inflated right after the read (8 MiB chunks measured ~40 % slower), large enough that the
@@ -61,9 +46,6 @@ _ZERO_BLOCK = bytes(_BLOCK)
 # pax and GNU long-name headers are held in memory: no real one comes near this.
 _MAX_EXTENDED_HEADER = 1024 * 1024
 _MAX_SYMLINK_HOPS = 40
-
-DEFAULT_ENTRY_POINT = "inference.py"
-_CODE_DIR = "code"
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAGIC_BYTES = 8  # enough to tell gzip, tar and the formats below apart
@@ -92,91 +74,6 @@ _REFUSED_TYPES = {
     b"V": "a volume header (not supported)",
     b"N": "an old GNU long-name record (not supported)",
 }
-
-
-@dataclass(frozen=True)
-class PackageMember:
-    """One entry of the archive."""
-
-    name: str
-    size: int
-    type: str  # "file" | "dir" | "symlink" | "hardlink"
-    link_target: str | None = None
-
-
-@dataclass(frozen=True)
-class PackageLimits:
-    """Caps that stop a gzip bomb early while passing a real 20 GB model."""
-
-    max_members: int = 100_000
-    max_uncompressed_bytes: int = 64 * 1024**3
-    max_compression_ratio: float = 200.0
-    # The ratio is only judged once this much has been inflated: tiny archives compress well.
-    ratio_grace_bytes: int = 64 * 1024**2
-
-
-@dataclass(frozen=True)
-class PackageManifest:
-    """What one pass over the archive found."""
-
-    path: Path
-    sha256: str
-    size: int
-    compression: str  # "gzip" | "none"
-    members: tuple[PackageMember, ...]
-    uncompressed_size: int
-    entry_point: str | None
-    model_files: tuple[str, ...] = field(default=())
-
-    @property
-    def code_files(self) -> tuple[str, ...]:
-        """The names of the files under ``code/`` (the inference code)."""
-        return tuple(m.name for m in self.members if _is_file(m) and _in_code(m.name))
-
-    def member(self, name: str) -> PackageMember | None:
-        """The member called ``name`` (normalised, as in :attr:`members`), if there is one."""
-        for member in self.members:
-            if member.name == name:
-                return member
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able summary (the ``--json`` output of ``mimsreg inspect``)."""
-        return {
-            "path": str(self.path),
-            "sha256": self.sha256,
-            "size": self.size,
-            "compression": self.compression,
-            "uncompressed_size": self.uncompressed_size,
-            "entry_point": self.entry_point,
-            "model_files": list(self.model_files),
-            "members": [
-                {"name": m.name, "size": m.size, "type": m.type, "link_target": m.link_target}
-                for m in self.members
-            ],
-        }
-
-
-class _HasEntryPoint(Protocol):
-    @property
-    def inference_entry_point(self) -> str: ...
-
-
-def _is_file(member: PackageMember) -> bool:
-    return member.type in ("file", "hardlink")
-
-
-def _in_code(name: str) -> bool:
-    return name.split("/", 1)[0] == _CODE_DIR and name != _CODE_DIR
-
-
-def _escapes(normalised: str) -> bool:
-    """Whether a ``posixpath.normpath``-normalised relative path leaves the archive root.
-
-    Compared component by component (as ``os.path.commonpath`` does), never as a string prefix:
-    ``..foo`` is a fine name, ``../foo`` is not.
-    """
-    return normalised.split("/", 1)[0] == ".."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -835,229 +732,3 @@ def _scan(
         raise InvalidPackageError(f"{label}: cannot read: {exc}") from exc
     compression = stream.finish()
     return archive, digest, size, compression, tar
-
-
-def _entry_point_name(config: _HasEntryPoint | None, entry_point: str | None) -> str | None:
-    script = entry_point
-    if script is None and config is not None:
-        script = config.inference_entry_point
-    if script is None:
-        return None
-    if not script or posixpath.isabs(script) or ".." in script.split("/"):
-        raise BadInputError(
-            f"entry point {script!r} must be a relative path inside {_CODE_DIR}/ "
-            f"(such as {DEFAULT_ENTRY_POINT!r})"
-        )
-    return posixpath.normpath(posixpath.join(_CODE_DIR, script))
-
-
-def _manifest(
-    archive: Path,
-    digest: str,
-    size: int,
-    compression: str,
-    tar: _TarParser,
-    expected_entry: str | None,
-) -> PackageManifest:
-    members = tuple(tar.members)
-    if expected_entry is not None:
-        target = tar.resolve(expected_entry)
-        if target is None or not _is_file(target):
-            code = [m.name for m in members if _is_file(m) and _in_code(m.name)]
-            listing = ", ".join(code) if code else "nothing"
-            raise InvalidPackageError(
-                f"{archive}: entry point {expected_entry!r} not found "
-                f"(under {_CODE_DIR}/: {listing})"
-            )
-        entry: str | None = expected_entry
-    else:
-        default = f"{_CODE_DIR}/{DEFAULT_ENTRY_POINT}"
-        found = tar.resolve(default)
-        entry = default if found is not None and _is_file(found) else None
-    model_files = tuple(m.name for m in members if _is_file(m) and not _in_code(m.name))
-    return PackageManifest(
-        path=archive,
-        sha256=digest,
-        size=size,
-        compression=compression,
-        members=members,
-        uncompressed_size=tar.total,
-        entry_point=entry,
-        model_files=model_files,
-    )
-
-
-def inspect_package(
-    path: PathLike,
-    config: _HasEntryPoint | None = None,
-    *,
-    entry_point: str | None = None,
-    limits: PackageLimits | None = None,
-    progress: Progress = None,
-) -> PackageManifest:
-    """Inspect a packaged model in one streaming pass, without extracting it.
-
-    ``path`` is a ``.tar.gz`` or plain ``.tar`` file (told apart by their first bytes, not by the
-    name), or a directory holding exactly one such file (how a processing job receives it).
-
-    The entry point is ``code/<script>``, where the script is ``entry_point`` or else
-    ``config.inference_entry_point`` (a :class:`~.spec.RegistrationSpec`, a configuration,
-    anything with that attribute); when either is given and the archive lacks it, the archive is
-    refused. With neither, the manifest reports ``code/inference.py`` if present, else ``None``.
-
-    ``progress`` is called after each chunk with the number of file bytes consumed so far.
-
-    Raises :class:`~.errors.InvalidPackageError` naming the archive, the member and the
-    reason for a missing, broken, incomplete or hostile archive, or one past ``limits``.
-    """
-    expected = _entry_point_name(config, entry_point)
-    archive, digest, size, compression, tar = _scan(path, limits, progress, None)
-    return _manifest(archive, digest, size, compression, tar, expected)
-
-
-# --------------------------------------------------------------------------------------------------
-# Safe extraction
-# --------------------------------------------------------------------------------------------------
-
-
-class _Extractor:
-    """Writes regular files and directories under ``root``, and nothing anywhere else."""
-
-    def __init__(self, root: Path, label: str, limits: PackageLimits) -> None:
-        self.root = root
-        self.label = label
-        self.limits = limits
-        self.written = 0
-        self._file: Any = None
-        self._name = ""
-        self._mode = 0
-
-    def _path(self, name: str) -> Path:
-        target = Path(os.path.normpath(self.root.joinpath(*name.split("/"))))
-        # Names were validated already; this is the last line of defence, on real paths.
-        if os.path.commonpath([self.root, target]) != str(self.root) or target == self.root:
-            raise InvalidPackageError(f"{self.label}: member {name!r}: path escapes the target")
-        return target
-
-    def _account(self, name: str, size: int) -> None:
-        self.written += size
-        limit = self.limits.max_uncompressed_bytes
-        if self.written > limit:
-            raise InvalidPackageError(
-                f"{self.label}: member {name!r}: extraction passes the limit of {limit:,} "
-                "bytes (PackageLimits.max_uncompressed_bytes)"
-            )
-
-    def directory(self, name: str) -> None:
-        self._make_dirs(name.split("/"))
-
-    def _make_dirs(self, parts: list[str]) -> None:
-        current = self.root
-        for part in parts:
-            current = current / part
-            try:
-                current.mkdir(0o755)
-            except FileExistsError:
-                # Only directories this extraction made can be here; never go through anything else.
-                if not stat.S_ISDIR(current.lstat().st_mode):
-                    raise InvalidPackageError(
-                        f"{self.label}: {str(current)!r} exists and is not a directory"
-                    ) from None
-
-    def _create(self, name: str, mode: int) -> Any:
-        self._make_dirs(name.split("/")[:-1])
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        handle = os.open(self._path(name), flags | getattr(os, "O_CLOEXEC", 0), 0o600)
-        self._mode = 0o755 if mode & 0o111 else 0o644  # never setuid, setgid or sticky
-        return os.fdopen(handle, "wb")
-
-    def begin_file(self, name: str, mode: int) -> None:
-        self._file = self._create(name, mode)
-        self._name = name
-
-    def write(self, data: memoryview) -> None:
-        self._account(self._name, len(data))
-        self._file.write(data)
-
-    def end_file(self) -> None:
-        os.fchmod(self._file.fileno(), self._mode)
-        self._file.close()
-        self._file = None
-
-    def hardlink(self, name: str, target: str, mode: int, size: int) -> None:
-        self.copy(name, target, mode, size)
-
-    def copy(self, name: str, target: str, mode: int, size: int) -> None:
-        """Materialise a link as a copy of a file this extraction already wrote."""
-        self._account(name, size)
-        with self._path(target).open("rb") as source:
-            out = self._create(name, mode)
-            try:
-                shutil.copyfileobj(source, out, CHUNK_SIZE)
-                os.fchmod(out.fileno(), self._mode)
-            finally:
-                out.close()
-
-    def abort(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def remove_all(self, including_root: bool) -> None:
-        """Undo the extraction (it only ever made directories and regular files)."""
-        if including_root:
-            shutil.rmtree(self.root, ignore_errors=True)
-            return
-        for child in self.root.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink()
-
-
-def _prepare_destination(dest: Path) -> bool:
-    """Create ``dest`` (or accept it empty); whether this call created it."""
-    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-        raise BadInputError(f"{dest}: the extraction target exists and is not a directory")
-    if dest.is_dir():
-        if any(dest.iterdir()):
-            raise BadInputError(f"{dest}: the extraction target is not empty")
-        return False
-    dest.mkdir(parents=True)
-    return True
-
-
-def extract_package(
-    path: PathLike, dest: PathLike, *, limits: PackageLimits | None = None
-) -> PackageManifest:
-    """Validate a packaged model as :func:`inspect_package` does and extract it under ``dest``.
-
-    One streaming pass. ``dest`` must not exist or be an empty directory. Only directories and
-    regular files are written, all under ``dest``: files get mode 0644, or 0755 when the archive
-    gives them an execute bit (never setuid, setgid or sticky bits); directories 0755; times are
-    not restored. Links are never created: a hard link is materialised as a copy of the file it
-    links to, and a symlink as a copy of the regular file it resolves to inside the archive;
-    symlinks to directories, or that resolve to nothing, are skipped. Copies count against
-    ``limits.max_uncompressed_bytes``.
-
-    On any refusal everything written is removed again (and ``dest`` too if this call created it),
-    then :class:`~mimsreg.engine.errors.InvalidPackageError` is raised.
-    """
-    archive = _locate(path)  # before dest is touched: a missing archive creates nothing
-    target = Path(dest)
-    limits = limits or PackageLimits()
-    created = _prepare_destination(target)
-    extractor = _Extractor(target.resolve(), str(archive), limits)
-    try:
-        archive, digest, size, compression, tar = _scan(archive, limits, None, extractor)
-        for member in tar.members:
-            if member.type != "symlink":
-                continue
-            resolved = tar.resolve(member.name)
-            if resolved is not None and resolved.type == "file":
-                extractor.copy(member.name, resolved.name, tar.modes[resolved.name], resolved.size)
-    except BaseException:
-        extractor.abort()
-        extractor.remove_all(including_root=created)
-        raise
-    return _manifest(archive, digest, size, compression, tar, None)
