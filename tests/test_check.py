@@ -673,7 +673,7 @@ def test_a_child_python_that_cannot_run(tmp_path: Path, spec: RegistrationSpec) 
 
 def test_a_truncated_result_line_is_ignored(tmp_path: Path) -> None:
     """A child killed while writing leaves half a line; it is skipped, not fatal."""
-    from mimsreg.check import _read_events
+    from mimsreg.check.run import _read_events
 
     path = tmp_path / "results.jsonl"
     path.write_text('{"event": "loaded"}\n[1, 2]\n{"event": "sam')
