@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from mimsreg.cli import cli
 from mimsreg.errors import BadInputError
 from mimsreg.iam import registration_policy
 from tests.conftest import SEED_EXAMPLE
-from tests.helpers import seed_spec
+from tests.support.cli import invoke
+from tests.support.helpers import seed_spec
 
 
 def test_policy_names_each_regions_bucket_and_group() -> None:
@@ -54,7 +53,7 @@ def test_policy_needs_a_bucket() -> None:
 def test_cli(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({**SEED_EXAMPLE, "bucket": "models-{region}"}))
-    result = CliRunner().invoke(cli, ["iam-policy", str(config), "--region", "NA,EU"])
+    result = invoke("iam-policy", str(config), "--region", "NA,EU")
     assert result.exit_code == 0, result.output
     policy = json.loads(result.stdout)
     assert policy["Version"] == "2012-10-17"
@@ -62,6 +61,6 @@ def test_cli(tmp_path: Path) -> None:
     assert "arn:aws:s3:::models-eu-west-1/mimsreg/*" in resources
     no_bucket = tmp_path / "n.yaml"
     no_bucket.write_text(yaml.safe_dump(SEED_EXAMPLE))
-    failed = CliRunner().invoke(cli, ["iam-policy", str(no_bucket)])
+    failed = invoke("iam-policy", str(no_bucket))
     assert failed.exit_code == 2
     assert "bucket" in failed.stderr

@@ -9,7 +9,7 @@ from typing import Any
 import mimsreg
 from mimsreg.engine.inventory.base import Inventory
 from tests.conftest import SEED_EXAMPLE
-from tests.helpers import write_model_archive
+from tests.support.helpers import write_model_archive
 
 HOSTILE_OBJECTIVE = "<script>alert('xss')</script>Churn & <b>retention</b>"
 FRAUD = "BuyerSellerMessaging-FraudDetection"

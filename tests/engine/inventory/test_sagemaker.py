@@ -5,37 +5,18 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 
 from mimsreg.engine.execute import CREATED, FAILED, UNCHANGED, execute_plan
-from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
+from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 from mimsreg.errors import BadInputError
 from tests.conftest import TEST_BUCKET, TEST_REGIONS
-from tests.helpers import make_plan, write_model_archive
+from tests.support.aws import counted_clients
+from tests.support.helpers import make_plan, write_model_archive
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-def counted_clients(calls: Counter[str]) -> dict[str, RegionClients]:
-    """Real boto3 clients per region whose S3 and SageMaker calls are counted."""
-    session = boto3.Session()
-    clients = {}
-    for region in TEST_REGIONS:
-        pair = RegionClients(
-            s3=session.client("s3", region_name=region),
-            sagemaker=session.client("sagemaker", region_name=region),
-        )
-        for client in (pair.s3, pair.sagemaker):
-
-            def count(model: Any, region: str = region, **_: Any) -> None:
-                calls[f"{region}:{model.name}"] += 1
-
-            client.meta.events.register("before-call.*.*", count)
-        clients[region] = pair
-    return clients
 
 
 def object_sha256(region: str, uri: str) -> str:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mimsreg.engine.inventory.local import LocalInventory
-from tests.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve
-from tests.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
+from tests.support.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve
+from tests.support.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -26,7 +26,8 @@ from mimsreg.engine.package import (
 )
 from mimsreg.engine.package import extract as extract_module
 from mimsreg.errors import BadInputError, InvalidPackageError
-from tests.archives import (
+from tests.conftest import EXAMPLE_CONFIG, REPO_ROOT
+from tests.support.archives import (
     BLOCK,
     END,
     HOSTILE,
@@ -45,7 +46,6 @@ from tests.archives import (
     raw_member,
     symlink,
 )
-from tests.conftest import EXAMPLE_CONFIG, REPO_ROOT
 
 GOOD_NAMES = ["model.pth", "config.json", "code", "code/inference.py", "code/requirements.txt"]
 

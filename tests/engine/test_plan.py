@@ -9,7 +9,13 @@ import pytest
 
 from mimsreg.engine.plan import RegistrationContext, build_plan, client_token
 from mimsreg.errors import PlanError
-from tests.helpers import fake_image, make_plan, manifest_for, seed_spec, write_model_archive
+from tests.support.helpers import (
+    fake_image,
+    make_plan,
+    manifest_for,
+    seed_spec,
+    write_model_archive,
+)
 
 
 @pytest.fixture

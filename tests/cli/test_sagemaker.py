@@ -9,17 +9,12 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
-from mimsreg.cli import cli
 from tests.conftest import SEED_EXAMPLE, TEST_BUCKET, TEST_REGIONS
-from tests.helpers import write_model_archive
+from tests.support.cli import invoke
+from tests.support.helpers import write_model_archive
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 @pytest.fixture
@@ -33,7 +28,7 @@ def test_register_in_three_regions_then_unchanged(tmp_path: Path, config: Path) 
     model = write_model_archive(tmp_path / "model.tar.gz")
     regions = ",".join(TEST_REGIONS)
     args = ("register", model, "--config", config, "--inventory", "sagemaker", "--region", regions)
-    first = run(*args, "--json")
+    first = invoke(*args, "--json")
     assert first.exit_code == 0, first.output
     results = json.loads(first.stdout)
     assert [(r["region"], r["version"], r["status"]) for r in results] == [
@@ -43,7 +38,7 @@ def test_register_in_three_regions_then_unchanged(tmp_path: Path, config: Path) 
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     assert {r["sha256"] for r in results} == {digest}
 
-    again = run(*args, "--json")
+    again = invoke(*args, "--json")
     assert [r["status"] for r in json.loads(again.stdout)] == ["unchanged"] * 3
     for region in TEST_REGIONS:
         packages = boto3.client("sagemaker", region_name=region).list_model_packages(
@@ -51,10 +46,10 @@ def test_register_in_three_regions_then_unchanged(tmp_path: Path, config: Path) 
         )["ModelPackageSummaryList"]
         assert len(packages) == 1
 
-    listed = run("list", "--inventory", "sagemaker", "--region", "EU", "--json")
+    listed = invoke("list", "--inventory", "sagemaker", "--region", "EU", "--json")
     assert listed.exit_code == 0, listed.output
     assert [(r["region"], r["version"]) for r in json.loads(listed.stdout)] == [("eu-west-1", 1)]
-    shown = run("show", f"{results[0]['group']}/1", "--inventory", "sagemaker", "--region", "EU")
+    shown = invoke("show", f"{results[0]['group']}/1", "--inventory", "sagemaker", "--region", "EU")
     assert shown.exit_code == 0, shown.output
     assert "country_code (TEXT)" in shown.stdout
 
@@ -63,7 +58,7 @@ def test_missing_bucket_setting_is_bad_input(tmp_path: Path) -> None:
     model = write_model_archive(tmp_path / "model.tar.gz")
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump(SEED_EXAMPLE))
-    result = run("register", model, "--config", config, "--inventory", "sagemaker")
+    result = invoke("register", model, "--config", config, "--inventory", "sagemaker")
     assert result.exit_code == 2
     assert "bucket: no S3 bucket for region 'us-east-1'" in result.stderr
     groups = boto3.client("sagemaker", region_name="us-east-1").list_model_package_groups()
@@ -72,7 +67,7 @@ def test_missing_bucket_setting_is_bad_input(tmp_path: Path) -> None:
 
 def test_unreachable_bucket_region_exits_1(tmp_path: Path, config: Path) -> None:
     model = write_model_archive(tmp_path / "model.tar.gz")
-    result = run(
+    result = invoke(
         "register", model, "--config", config, "--inventory", "sagemaker", "--region", "us-west-1"
     )
     assert result.exit_code == 1
@@ -92,7 +87,7 @@ def test_no_credentials_in_output(
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
     model = write_model_archive(tmp_path / "model.tar.gz")
-    result = run(
+    result = invoke(
         "register",
         model,
         "--config",

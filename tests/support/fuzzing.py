@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from mimsreg import ModelRegistrationConfig
 from mimsreg.cli import cli
-from tests.archives import (
+from tests.conftest import SEED_EXAMPLE
+from tests.support.archives import (
     HOSTILE,
     WEIGHTS,
     directory,
@@ -37,7 +38,6 @@ from tests.archives import (
     raw_member,
     symlink,
 )
-from tests.conftest import SEED_EXAMPLE
 
 FIELDS = list(ModelRegistrationConfig.model_fields)
 # Bound on what one refused run may print: a message, not a dump of the input.

@@ -23,8 +23,8 @@ from mimsreg.engine.inventory import sagemaker as backend
 from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
 from mimsreg.engine.plan import RegionPlan
 from tests.conftest import TEST_REGIONS
-from tests.helpers import make_plan, write_model_archive
-from tests.test_sagemaker_backend import counted_clients
+from tests.support.aws import counted_clients
+from tests.support.helpers import make_plan, write_model_archive
 
 GROUP = "BuyerSellerMessaging-FraudDetection"
 PACKAGE_ARN = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/1"

@@ -19,7 +19,7 @@ from botocore.stub import ANY, Stubber
 
 from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
 from mimsreg.engine.plan import RegionPlan
-from tests.helpers import make_plan, write_model_archive
+from tests.support.helpers import make_plan, write_model_archive
 
 GROUP = "BuyerSellerMessaging-FraudDetection"
 ARN = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/3"

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 
 from mimsreg.engine.execute import CREATED, FAILED, execute_plan
 from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory, _is_transient
-from tests.helpers import make_plan, write_model_archive
+from tests.support.helpers import make_plan, write_model_archive
 
 pytestmark = pytest.mark.usefixtures("aws")
 

@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from pydantic import ValidationError
 
-from mimsreg.cli import cli
 from mimsreg.config import ModelRegistrationConfig, config_errors
 from mimsreg.engine.payload import (
     DEFAULT_TEXT_VALUE,
@@ -33,6 +31,7 @@ from mimsreg.engine.payload import (
 from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import ConfigError, PayloadError
 from tests.conftest import REPO_ROOT
+from tests.support.cli import invoke
 
 
 def spec_of(kwargs: dict[str, Any], **changes: Any) -> RegistrationSpec:
@@ -729,7 +728,7 @@ def test_cli_writes_payload_tar_gz(
 ) -> None:
     """mimsreg payload CONFIG writes ./payload.tar.gz and says what is in it."""
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["payload", str(config_file)])
+    result = invoke("payload", str(config_file))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("wrote payload.tar.gz (")
     assert "payload_text_csv_0.csv  text/csv  1 record(s)" in result.stdout
@@ -741,9 +740,8 @@ def test_cli_writes_payload_tar_gz(
 def test_cli_options(config_file: Path, tmp_path: Path) -> None:
     """-o, --rows, --all-content-types, --strings and --json."""
     dest = tmp_path / "out.tar.gz"
-    result = CliRunner().invoke(
-        cli,
-        [
+    result = invoke(
+        *[
             "payload",
             str(config_file),
             "-o",
@@ -765,15 +763,14 @@ def test_cli_options(config_file: Path, tmp_path: Path) -> None:
 
 def test_cli_validate(config_file: Path, tmp_path: Path) -> None:
     """--validate: exit 0 for a good payload, 2 with one line per problem for a bad one."""
-    runner = CliRunner()
     good = write(tmp_path / "good.csv", "1,2,FR\n")
-    result = runner.invoke(cli, ["payload", str(config_file), "--validate", str(good)])
+    result = invoke("payload", str(config_file), "--validate", str(good))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"{good}: valid, 1 sample(s)"
-    result = runner.invoke(cli, ["payload", str(config_file), "--validate", str(good), "--json"])
+    result = invoke("payload", str(config_file), "--validate", str(good), "--json")
     assert json.loads(result.stdout)["samples"][0]["records"] == 1
     bad = write(tmp_path / "bad.csv", "1,x,FR\n1,2\n")
-    result = runner.invoke(cli, ["payload", str(config_file), "--validate", str(bad)])
+    result = invoke("payload", str(config_file), "--validate", str(bad))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[1:] == [
         "  bad.csv, row 1, variable 'transaction_count': NUMERIC value 'x' is not a number",
@@ -785,24 +782,21 @@ def test_cli_validate(config_file: Path, tmp_path: Path) -> None:
 
 def test_cli_bad_input_exits_2(config_file: Path, tmp_path: Path) -> None:
     """--validate with generation options, a bad config or an unwritable output: exit 2."""
-    runner = CliRunner()
-    result = runner.invoke(cli, ["payload", str(config_file), "--validate", "x.csv", "--rows", "2"])
+    result = invoke("payload", str(config_file), "--validate", "x.csv", "--rows", "2")
     assert result.exit_code == 2
     assert "--validate takes no" in result.output
     bad_config = write(tmp_path / "bad.yaml", "payload_sample_values: {nope: 1}\n")
-    result = runner.invoke(cli, ["payload", str(bad_config)])
+    result = invoke("payload", str(bad_config))
     assert result.exit_code == 2
     assert "payload_sample_values: 'nope' is not an input variable" in result.stderr
-    result = runner.invoke(
-        cli, ["payload", str(config_file), "-o", str(tmp_path / "no" / "p.tar.gz")]
-    )
+    result = invoke("payload", str(config_file), "-o", str(tmp_path / "no" / "p.tar.gz"))
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
 
 
 def test_payload_command_is_light(config_file: Path, tmp_path: Path) -> None:
     """mimsreg payload imports neither boto3 nor the sagemaker SDK."""
-    from tests.test_imports import heavy_in, modules_after
+    from tests.support.imports import heavy_in, modules_after
 
     args = ["payload", str(config_file), "-o", str(tmp_path / "p.tar.gz")]
     code = (

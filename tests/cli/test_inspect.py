@@ -7,18 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from mimsreg import cli as cli_module
-from mimsreg.cli import cli
-from tests.archives import HOSTILE, INFERENCE, WEIGHTS, directory, file, gz, make_tar
 from tests.conftest import EXAMPLE_CONFIG
-from tests.test_imports import heavy_in, modules_after
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+from tests.support.archives import HOSTILE, INFERENCE, WEIGHTS, directory, file, gz, make_tar
+from tests.support.cli import invoke
+from tests.support.imports import heavy_in, modules_after
 
 
 @pytest.fixture
@@ -34,9 +28,9 @@ def model(tmp_path: Path) -> Path:
     return path
 
 
-def test_summary(runner: CliRunner, model: Path) -> None:
+def test_summary(model: Path) -> None:
     """The human summary names size, digest, compression, members, entry point, model files."""
-    result = runner.invoke(cli, ["inspect", str(model)])
+    result = invoke("inspect", str(model))
     assert result.exit_code == 0, result.output
     out = result.stdout
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
@@ -54,9 +48,9 @@ def test_summary(runner: CliRunner, model: Path) -> None:
     assert result.stderr == ""
 
 
-def test_json(runner: CliRunner, model: Path) -> None:
+def test_json(model: Path) -> None:
     """--json prints PackageManifest.to_dict(): sha256, size, members, entry_point and more."""
-    result = runner.invoke(cli, ["inspect", "--json", str(model)])
+    result = invoke("inspect", "--json", str(model))
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
@@ -71,64 +65,62 @@ def test_json(runner: CliRunner, model: Path) -> None:
     }
 
 
-def test_plain_tar_without_code(runner: CliRunner, tmp_path: Path) -> None:
+def test_plain_tar_without_code(tmp_path: Path) -> None:
     """A plain tar with no code/ and no model files besides a directory still summarises."""
     path = tmp_path / "m.tar"
     path.write_bytes(make_tar([directory("weights"), file("code/serve.py", b"x")]))
-    result = runner.invoke(cli, ["inspect", str(path)])
+    result = invoke("inspect", str(path))
     assert result.exit_code == 0, result.output
     assert "compression   none\n" in result.stdout
     assert "entry point   (none: no code/inference.py)" in result.stdout
     assert "model files   (none)" in result.stdout
 
 
-def test_config_entry_point(runner: CliRunner, model: Path, tmp_path: Path) -> None:
+def test_config_entry_point(model: Path, tmp_path: Path) -> None:
     """--config requires the configuration's entry point; a missing one is exit 2 with a list."""
-    ok = runner.invoke(cli, ["inspect", str(model), "--config", str(EXAMPLE_CONFIG)])
+    ok = invoke("inspect", str(model), "--config", str(EXAMPLE_CONFIG))
     assert ok.exit_code == 0, ok.output
     config = tmp_path / "c.yaml"
     config.write_text(
         EXAMPLE_CONFIG.read_text().replace("entry_point: inference.py", "entry_point: serve.py")
     )
-    bad = runner.invoke(cli, ["inspect", str(model), "--config", str(config)])
+    bad = invoke("inspect", str(model), "--config", str(config))
     assert bad.exit_code == 2
     assert bad.stderr == (
         f"error: {model}: entry point 'code/serve.py' not found (under code/: code/inference.py)\n"
     )
 
 
-def test_entry_point_option(runner: CliRunner, model: Path) -> None:
+def test_entry_point_option(model: Path) -> None:
     """--entry-point names the script directly (and wins over --config)."""
-    result = runner.invoke(
-        cli, ["inspect", str(model), "--config", str(EXAMPLE_CONFIG), "--entry-point", "x.py"]
+    result = invoke(
+        *["inspect", str(model), "--config", str(EXAMPLE_CONFIG), "--entry-point", "x.py"]
     )
     assert result.exit_code == 2
     assert "entry point 'code/x.py' not found" in result.stderr
-    bad = runner.invoke(cli, ["inspect", str(model), "--entry-point", "../x.py"])
+    bad = invoke("inspect", str(model), "--entry-point", "../x.py")
     assert bad.exit_code == 2
     assert "must be a relative path inside code/" in bad.stderr
 
 
-def test_invalid_config_is_exit_2(runner: CliRunner, model: Path, tmp_path: Path) -> None:
+def test_invalid_config_is_exit_2(model: Path, tmp_path: Path) -> None:
     """A broken --config is reported field by field, before the archive is read."""
     config = tmp_path / "c.yaml"
     config.write_text("framework: keras\n")
-    result = runner.invoke(cli, ["inspect", str(model), "--config", str(config)])
+    result = invoke("inspect", str(model), "--config", str(config))
     assert result.exit_code == 2
     assert "error: invalid configuration" in result.stderr
 
 
 @pytest.mark.parametrize("case", HOSTILE[:20], ids=[case.id for case in HOSTILE[:20]])
-def test_hostile_archive_exit_2_without_traceback(
-    runner: CliRunner, tmp_path: Path, case: object
-) -> None:
+def test_hostile_archive_exit_2_without_traceback(tmp_path: Path, case: object) -> None:
     """A hostile or broken archive: exit 2, one line naming the archive and reason, no traceback."""
-    from tests.archives import Hostile
+    from tests.support.archives import Hostile
 
     assert isinstance(case, Hostile)
     path = tmp_path / "model.tar.gz"
     path.write_bytes(case.build())
-    result = runner.invoke(cli, ["inspect", str(path)])
+    result = invoke("inspect", str(path))
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.startswith(f"error: {path}: ")
@@ -137,36 +129,34 @@ def test_hostile_archive_exit_2_without_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_missing_archive(runner: CliRunner, tmp_path: Path) -> None:
+def test_missing_archive(tmp_path: Path) -> None:
     """A path that does not exist: exit 2 naming it."""
-    result = runner.invoke(cli, ["inspect", str(tmp_path / "nope.tar.gz")])
+    result = invoke("inspect", str(tmp_path / "nope.tar.gz"))
     assert result.exit_code == 2
     assert result.stderr == f"error: {tmp_path / 'nope.tar.gz'}: no such file or directory\n"
 
 
-def test_directory_with_one_archive(runner: CliRunner, model: Path) -> None:
+def test_directory_with_one_archive(model: Path) -> None:
     """The processing-job layout: a directory holding the archive."""
-    result = runner.invoke(cli, ["inspect", "--json", str(model.parent)])
+    result = invoke("inspect", "--json", str(model.parent))
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["path"] == str(model)
 
 
-def test_progress_bar_on_a_terminal(
-    runner: CliRunner, model: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_progress_bar_on_a_terminal(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a terminal and past the size threshold, a progress bar goes to stderr."""
     monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli_module, "PROGRESS_MIN_BYTES", 0)
-    result = runner.invoke(cli, ["inspect", "--json", str(model)])
+    result = invoke("inspect", "--json", str(model))
     assert result.exit_code == 0, result.output
     assert "inspecting" in result.stderr
     assert json.loads(result.stdout)["size"] == model.stat().st_size
 
 
-def test_no_progress_bar_when_piped(runner: CliRunner, model: Path) -> None:
+def test_no_progress_bar_when_piped(model: Path) -> None:
     """Not a terminal (as here): stderr stays clean."""
     assert not cli_module._stderr_is_terminal()
-    result = runner.invoke(cli, ["inspect", str(model)])
+    result = invoke("inspect", str(model))
     assert result.stderr == ""
 
 

@@ -7,16 +7,11 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from mimsreg import __version__
 from mimsreg.cli import cli
 from tests.conftest import EXAMPLE_CONFIG
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
+from tests.support.cli import invoke
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -28,16 +23,16 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
     return found
 
 
-def test_version(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["--version"])
+def test_version() -> None:
+    result = invoke("--version")
     assert result.exit_code == 0
     assert result.output.strip() == f"mimsreg, version {__version__}"
 
 
 @pytest.mark.parametrize("command", [(), *all_commands(cli)])
-def test_every_command_has_help(runner: CliRunner, command: tuple[str, ...]) -> None:
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
     """Every command answers --help with a usage line and a description."""
-    result = runner.invoke(cli, [*command, "--help"])
+    result = invoke(*command, "--help")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Usage: ")
     command_obj = cli
@@ -47,23 +42,23 @@ def test_every_command_has_help(runner: CliRunner, command: tuple[str, ...]) -> 
     assert command_obj.help, f"{command} has no help text"
 
 
-def test_validate_example(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", str(EXAMPLE_CONFIG)])
+def test_validate_example() -> None:
+    result = invoke("validate", str(EXAMPLE_CONFIG))
     assert result.exit_code == 0, result.output
     assert "valid" in result.stdout
     assert "BuyerSellerMessaging-FraudDetection" in result.stdout
     assert result.stderr == ""
 
 
-def test_validate_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["validate", "--json", str(EXAMPLE_CONFIG)])
+def test_validate_json() -> None:
+    result = invoke("validate", "--json", str(EXAMPLE_CONFIG))
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["resolved"]["framework_version"] == "1.7-1"
     assert data["warnings"] == []
 
 
-def test_validate_prints_every_error_one_per_line(runner: CliRunner, tmp_path: Path) -> None:
+def test_validate_prints_every_error_one_per_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "framework: keras\n"
@@ -71,7 +66,7 @@ def test_validate_prints_every_error_one_per_line(runner: CliRunner, tmp_path: P
         "source_model_inference_output_variable_list: {}\n"
         "source_model_inference_content_types: [text/plain]\n"
     )
-    result = runner.invoke(cli, ["validate", str(bad)])
+    result = invoke("validate", str(bad))
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert lines[0] == f"error: invalid configuration ({bad})"
@@ -86,22 +81,22 @@ def test_validate_prints_every_error_one_per_line(runner: CliRunner, tmp_path: P
     assert "Traceback" not in result.output
 
 
-def test_validate_warns_about_placeholders(runner: CliRunner, tmp_path: Path) -> None:
+def test_validate_warns_about_placeholders(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("model_registration_objective: FraudDetection\n")
-    result = runner.invoke(cli, ["validate", str(path)])
+    result = invoke("validate", str(path))
     assert result.exit_code == 0
     assert result.stderr.count("warning: model_owner is the placeholder 'team id'") == 1
 
 
-def test_validate_missing_file(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(cli, ["validate", str(tmp_path / "nope.yaml")])
+def test_validate_missing_file(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 2
     assert "cannot read" in result.stderr
 
 
-def test_schema_prints_seed_shape_in_order(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["schema", str(EXAMPLE_CONFIG)])
+def test_schema_prints_seed_shape_in_order() -> None:
+    result = invoke("schema", str(EXAMPLE_CONFIG))
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert [v["name"] for v in schema["input"]["variables"]] == [
@@ -115,8 +110,8 @@ def test_schema_prints_seed_shape_in_order(runner: CliRunner) -> None:
     ]
 
 
-def test_config_schema_is_json_schema(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["config-schema"])
+def test_config_schema_is_json_schema() -> None:
+    result = invoke("config-schema")
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert "model_registration_objective" in schema["properties"]

@@ -11,7 +11,7 @@ from mimsreg.engine.execute import CREATED, UNCHANGED, execute_plan
 from mimsreg.engine.inventory import Inventory, open_inventory
 from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.errors import NotFoundError
-from tests.helpers import make_plan, write_model_archive
+from tests.support.helpers import make_plan, write_model_archive
 
 InventoryFactory = Callable[[], Inventory]
 
@@ -115,7 +115,7 @@ def test_approval_keeps_every_other_field_and_history(
 
     Not run against moto: moto's UpdateModelPackage blanks every field it is not given, unlike
     AWS. The SageMaker backend's update request is pinned by a botocore Stubber test instead
-    (tests/test_sagemaker_stubbed.py).
+    (tests/engine/inventory/test_sagemaker_stubbed.py).
     """
     inventory = local_inventory
     plan = make_plan(artifact)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from mimsreg.engine.package import PackageManifest, extract_package, inspect_package
 from mimsreg.errors import InvalidPackageError
-from tests.archives import gz
-from tests.fuzzing import BASE_TAR, BASE_TAR_GZ, edits
-from tests.fuzzing import mutate as _mutate
+from tests.support.archives import gz
+from tests.support.fuzzing import BASE_TAR, BASE_TAR_GZ, edits
+from tests.support.fuzzing import mutate as _mutate
 
 
 def _outcome(path: Path) -> PackageManifest | InvalidPackageError:

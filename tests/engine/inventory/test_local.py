@@ -14,7 +14,8 @@ from mimsreg.engine.execute import FAILED, execute_plan
 from mimsreg.engine.inventory import open_inventory
 from mimsreg.engine.inventory.local import MIGRATIONS, LocalInventory, default_home
 from mimsreg.errors import InventoryError, InventoryURIError
-from tests.helpers import make_plan, write_model_archive
+from tests.conftest import REPO_ROOT
+from tests.support.helpers import make_plan, write_model_archive
 
 
 def test_default_home_follows_the_environment(
@@ -98,7 +99,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from mimsreg.engine.execute import execute_plan
 from mimsreg.engine.inventory.local import LocalInventory
-from tests.helpers import make_plan
+from tests.support.helpers import make_plan
 artifact = Path(sys.argv[2])
 with LocalInventory(Path(sys.argv[1])) as inventory:
     results = execute_plan(make_plan(artifact, ["us-east-1", "eu-west-1"]), inventory, artifact)
@@ -108,7 +109,7 @@ print(",".join(f"{r.region}:{r.version}:{r.status}" for r in results))
 
 def test_concurrent_processes_never_duplicate_a_version(tmp_path: Path) -> None:
     """Six processes register the same model and three others at once: no duplicate, no damage."""
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(REPO_ROOT)
     database = tmp_path / "inv" / "inventory.db"
     LocalInventory(database).close()
     same = write_model_archive(tmp_path / "same.tar.gz", b"same")

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from click.testing import CliRunner, Result
 
-from mimsreg.cli import cli
 from mimsreg.engine.execute import execute_plan
 from mimsreg.engine.inventory.gc import (
     INCOMPLETE_UPLOAD,
@@ -34,7 +32,8 @@ from mimsreg.engine.inventory.local import LocalInventory, default_home
 from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 from mimsreg.errors import BadInputError
 from tests.conftest import EXAMPLE_CONFIG, TEST_BUCKET
-from tests.helpers import make_plan, write_model_archive
+from tests.support.cli import invoke
+from tests.support.helpers import make_plan, write_model_archive
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
 HOUR = 3600.0
@@ -47,10 +46,6 @@ def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def entry(key: str, age_seconds: float) -> StoredObject:
@@ -142,7 +137,7 @@ def age(path: Path, seconds: float) -> None:
 def test_local_gc_removes_leftovers_and_keeps_versions(tmp_path: Path) -> None:
     """A killed copy's temporary file and an artifact no version uses go; the rest stays."""
     model = write_model_archive(tmp_path / "model.tar.gz")
-    assert run("register", model, "--config", EXAMPLE_CONFIG).exit_code == 0
+    assert invoke("register", model, "--config", EXAMPLE_CONFIG).exit_code == 0
     store = default_home() / "artifacts" / "sha256"
     kept = sorted(p for p in store.rglob("*") if p.is_file())
     temporary = store / kept[0].parent.name / ".incoming-abc123"
@@ -156,7 +151,7 @@ def test_local_gc_removes_leftovers_and_keeps_versions(tmp_path: Path) -> None:
     for path in [*kept, temporary, orphan]:
         age(path, 2 * HOUR)
 
-    dry = run("gc", "--older-than", "1h", "--dry-run", "--json")
+    dry = invoke("gc", "--older-than", "1h", "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     listed = json.loads(dry.stdout)
     assert [(g["kind"], g["location"], g["removed"]) for g in listed] == [
@@ -166,7 +161,7 @@ def test_local_gc_removes_leftovers_and_keeps_versions(tmp_path: Path) -> None:
     assert temporary.exists()
     assert orphan.exists()
 
-    done = run("gc", "--older-than", "1h")
+    done = invoke("gc", "--older-than", "1h")
     assert done.exit_code == 0, done.output
     assert "removed 2 item(s)" in done.stderr
     assert not temporary.exists()
@@ -174,8 +169,8 @@ def test_local_gc_removes_leftovers_and_keeps_versions(tmp_path: Path) -> None:
     assert not orphan.parent.exists()
     assert young.exists()
     assert all(path.exists() for path in kept)
-    assert run("gc", "--older-than", "1h", "--json").stdout.strip() == "[]"
-    assert run("show", "BuyerSellerMessaging-FraudDetection/1").exit_code == 0
+    assert invoke("gc", "--older-than", "1h", "--json").stdout.strip() == "[]"
+    assert invoke("show", "BuyerSellerMessaging-FraudDetection/1").exit_code == 0
 
 
 def test_reused_artifact_is_touched_so_gc_leaves_it_to_the_registration(tmp_path: Path) -> None:
@@ -210,12 +205,12 @@ def test_gc_removes_folders_killed_processes_left_in_the_temporary_folder(
     age(other, 2 * HOUR)
     (system_tmp / "mimsreg-payload-file").write_bytes(b"not a folder")
 
-    dry = json.loads(run("gc", "--older-than", "1h", "--dry-run", "--json").stdout)
+    dry = json.loads(invoke("gc", "--older-than", "1h", "--dry-run", "--json").stdout)
     assert [(g["kind"], g["location"], g["size"]) for g in dry] == [
         (TEMPORARY_FOLDER, str(old), 100)
     ]
     assert old.exists()
-    [removed] = json.loads(run("gc", "--older-than", "1h", "--json").stdout)
+    [removed] = json.loads(invoke("gc", "--older-than", "1h", "--json").stdout)
     assert removed["removed"]
     assert not old.exists()
     assert young.exists()
@@ -229,23 +224,25 @@ def test_local_gc_keeps_artifacts_of_another_inventory_sharing_the_store(tmp_pat
     folder.mkdir()
     (folder / "notes.db").write_bytes(b"")  # an empty SQLite file, not an inventory
     first = f"sqlite://{folder / 'a.db'}"
-    assert run("register", model, "--config", EXAMPLE_CONFIG, "--inventory", first).exit_code == 0
+    assert (
+        invoke("register", model, "--config", EXAMPLE_CONFIG, "--inventory", first).exit_code == 0
+    )
     LocalInventory(folder / "b.db").close()
     stored = [p for p in (folder / "artifacts").rglob("*") if p.is_file()]
     for path in stored:
         age(path, 2 * HOUR)
-    result = run("gc", "--inventory", f"sqlite://{folder / 'b.db'}", "--json")
+    result = invoke("gc", "--inventory", f"sqlite://{folder / 'b.db'}", "--json")
     assert (result.exit_code, result.stdout.strip()) == (0, "[]")
     assert all(path.exists() for path in stored)
     (folder / "broken.db").write_bytes(b"not a database at all, " * 100)
-    broken = run("gc", "--inventory", f"sqlite://{folder / 'b.db'}")
+    broken = invoke("gc", "--inventory", f"sqlite://{folder / 'b.db'}")
     assert broken.exit_code == 1
     assert "broken.db" in broken.stderr
     assert all(path.exists() for path in stored)
 
 
 def test_gc_bad_duration_exits_2() -> None:
-    result = run("gc", "--older-than", "yesterday")
+    result = invoke("gc", "--older-than", "yesterday")
     assert result.exit_code == 2
     assert "--older-than" in result.stderr
 
@@ -274,14 +271,14 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
     s3.put_object(Bucket=bucket, Key=live_lock, Body=b"{}")
     upload = s3.create_multipart_upload(Bucket=bucket, Key="mimsreg/artifacts/sha256/ab/x")
 
-    young = run("gc", "--inventory", "sagemaker", "--region", region, "--dry-run", "--json")
+    young = invoke("gc", "--inventory", "sagemaker", "--region", region, "--dry-run", "--json")
     assert young.exit_code == 0, young.output
     # Every object is under 24 h old: kept. moto reports every upload as initiated on
     # 2010-11-10 (a constant in moto/s3/responses.py), so only the upload looks old here; the
     # age rule for uploads is pinned by test_select_uploads_by_age.
     assert [g["kind"] for g in json.loads(young.stdout)] == [INCOMPLETE_UPLOAD]
 
-    dry = run(
+    dry = invoke(
         "gc",
         "--inventory",
         "sagemaker",
@@ -298,7 +295,7 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
         UNREFERENCED_DOCUMENT,
         INCOMPLETE_UPLOAD,
     }
-    removed = run(
+    removed = invoke(
         "gc", "--inventory", "sagemaker", "--region", region, "--older-than", "0s", "--json"
     )
     assert removed.exit_code == 0, removed.output
@@ -318,10 +315,12 @@ def test_sagemaker_gc_removes_orphans_and_keeps_versions(tmp_path: Path) -> None
 @pytest.mark.usefixtures("aws")
 def test_sagemaker_gc_needs_a_bucket_when_a_region_has_no_version() -> None:
     """Without versions to point at it, the bucket must be named; with --bucket it works."""
-    empty = run("gc", "--inventory", "sagemaker", "--region", "eu-west-1")
+    empty = invoke("gc", "--inventory", "sagemaker", "--region", "eu-west-1")
     assert empty.exit_code == 2
     assert "--bucket" in empty.stderr
-    named = run("gc", "--inventory", "sagemaker", "--region", "eu-west-1", "--bucket", TEST_BUCKET)
+    named = invoke(
+        "gc", "--inventory", "sagemaker", "--region", "eu-west-1", "--bucket", TEST_BUCKET
+    )
     assert named.exit_code == 0, named.output
     assert "removed 0 item(s)" in named.stderr
 
@@ -342,7 +341,7 @@ def test_sagemaker_gc_leaves_an_old_artifact_a_registration_in_flight_reuses() -
     record = {"artifact": {"sha256": digest}}
     s3.put_object(Bucket=bucket, Key="mimsreg/records/inflight.json", Body=json.dumps(record))
     args = ["gc", "--inventory", "sagemaker", "--region", region, "--bucket", TEST_BUCKET]
-    result = run(*args, "--older-than", "2s", "--json")
+    result = invoke(*args, "--older-than", "2s", "--json")
     assert result.exit_code == 0, result.output
     assert [g["location"] for g in json.loads(result.stdout)] == [f"s3://{bucket}/{abandoned}"]
     s3.head_object(Bucket=bucket, Key=artifact)

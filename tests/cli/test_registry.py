@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from mimsreg.cli import cli
 from mimsreg.engine.inventory.local import LocalInventory, default_home
 from tests.conftest import EXAMPLE_CONFIG
-from tests.helpers import write_model_archive
+from tests.support.cli import invoke
+from tests.support.helpers import write_model_archive
 
 
 @pytest.fixture
@@ -19,12 +18,8 @@ def model(tmp_path: Path) -> Path:
     return write_model_archive(tmp_path / "build" / "model.tar.gz")
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
 def register_json(model: Path, *extra: str) -> list[dict[str, object]]:
-    result = run("register", model, "--config", EXAMPLE_CONFIG, "--json", *extra)
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--json", *extra)
     assert result.exit_code == 0, result.output
     data: list[dict[str, object]] = json.loads(result.stdout)
     return data
@@ -42,7 +37,7 @@ def test_register_list_show_approve(model: Path) -> None:
     [again] = register_json(model)
     assert (again["version"], again["status"], again["id"]) == (1, "unchanged", first["id"])
 
-    listed = json.loads(run("list", "--json").stdout)
+    listed = json.loads(invoke("list", "--json").stdout)
     assert len(listed) == 1
     assert set(listed[0]) == {
         "group",
@@ -53,25 +48,25 @@ def test_register_list_show_approve(model: Path) -> None:
         "created_at",
     }
 
-    shown = json.loads(run("show", "BuyerSellerMessaging-FraudDetection/1", "--json").stdout)
+    shown = json.loads(invoke("show", "BuyerSellerMessaging-FraudDetection/1", "--json").stdout)
     assert shown["variable_schema"]["input"]["variables"][2] == {
         "name": "country_code",
         "type": "TEXT",
     }
     assert shown["image_uri"].endswith(".amazonaws.com/sagemaker-xgboost:1.7-1")
 
-    result = run("approve", "BuyerSellerMessaging-FraudDetection/1", "--note", "ok", "--json")
+    result = invoke("approve", "BuyerSellerMessaging-FraudDetection/1", "--note", "ok", "--json")
     assert result.exit_code == 0, result.output
     approved = json.loads(result.stdout)
     assert approved["approval_status"] == "Approved"
     assert approved["approval_history"][-1]["note"] == "ok"
-    rejected = run("approve", "BuyerSellerMessaging-FraudDetection/1", "--reject")
+    rejected = invoke("approve", "BuyerSellerMessaging-FraudDetection/1", "--reject")
     assert rejected.exit_code == 0
     assert "Rejected" in rejected.stdout
 
 
 def test_human_output(model: Path) -> None:
-    result = run("register", model, "--config", EXAMPLE_CONFIG, "--region", "NA,EU")
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--region", "NA,EU")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split() == [
         "REGION",
@@ -82,23 +77,23 @@ def test_human_output(model: Path) -> None:
         "ID",
     ]
     assert "eu-west-1" in result.stdout
-    listing = run("list").stdout
+    listing = invoke("list").stdout
     assert listing.count("BuyerSellerMessaging-FraudDetection") == 2
-    ambiguous = run("show", "BuyerSellerMessaging-FraudDetection/1")
+    ambiguous = invoke("show", "BuyerSellerMessaging-FraudDetection/1")
     assert ambiguous.exit_code == 2
     assert "several regions (eu-west-1, us-east-1)" in ambiguous.stderr
-    shown = run("show", "BuyerSellerMessaging-FraudDetection/1", "--region", "EU")
+    shown = invoke("show", "BuyerSellerMessaging-FraudDetection/1", "--region", "EU")
     assert shown.exit_code == 0, shown.output
     assert "account_age (NUMERIC)" in shown.stdout
     assert "registered" in shown.stdout
 
 
 def test_dry_run_writes_nothing(model: Path) -> None:
-    result = run("register", model, "--config", EXAMPLE_CONFIG, "--dry-run", "--region", "EU")
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--dry-run", "--region", "EU")
     assert result.exit_code == 0, result.output
     assert "dry run: nothing was written" in result.stdout
     assert stored_files() == []
-    as_json = run("register", model, "--config", EXAMPLE_CONFIG, "--dry-run", "--json")
+    as_json = invoke("register", model, "--config", EXAMPLE_CONFIG, "--dry-run", "--json")
     plan = json.loads(as_json.stdout)
     assert plan["regions"][0]["client_token"].startswith("mims-")
     assert stored_files() == []
@@ -107,7 +102,7 @@ def test_dry_run_writes_nothing(model: Path) -> None:
 def test_bad_config_writes_nothing(model: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("framework: keras\n")
-    result = run("register", model, "--config", bad)
+    result = invoke("register", model, "--config", bad)
     assert result.exit_code == 2
     assert "framework:" in result.stderr
     assert stored_files() == []
@@ -122,19 +117,19 @@ def test_hostile_archive_writes_nothing(tmp_path: Path) -> None:
         info = tarfile.TarInfo("../../etc/passwd")
         info.size = 1
         archive.addfile(info, io.BytesIO(b"x"))
-    result = run("register", evil, "--config", EXAMPLE_CONFIG)
+    result = invoke("register", evil, "--config", EXAMPLE_CONFIG)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert stored_files() == []
 
 
 def test_bad_region_and_reference(model: Path) -> None:
-    result = run("register", model, "--config", EXAMPLE_CONFIG, "--region", "Mars")
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--region", "Mars")
     assert result.exit_code == 2
     assert "'Mars' is not an AWS region name" in result.stderr
     assert stored_files() == []
-    assert run("show", "no-version").exit_code == 2
-    missing = run("show", "absent/1")
+    assert invoke("show", "no-version").exit_code == 2
+    missing = invoke("show", "absent/1")
     assert missing.exit_code == 2
     assert "absent/1 is not in the local inventory" in missing.stderr
 
@@ -145,18 +140,18 @@ def test_failed_region_exits_1(model: Path, tmp_path: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     LocalInventory(home / "inventory.db").close()
     (home / "artifacts").write_text("a file where the artifact folder should be")
-    result = run("register", model, "--config", EXAMPLE_CONFIG)
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG)
     assert result.exit_code == 1
     assert "error: us-east-1:" in result.stderr
-    assert json.loads(run("list", "--json").stdout) == []
+    assert json.loads(invoke("list", "--json").stdout) == []
 
 
 def test_sqlite_uri_inventory(model: Path, tmp_path: Path) -> None:
     uri = f"sqlite://{tmp_path / 'team' / 'models.db'}"
     register_json(model, "--inventory", uri)
     assert (tmp_path / "team" / "models.db").is_file()
-    assert len(json.loads(run("list", "--inventory", uri, "--json").stdout)) == 1
-    assert json.loads(run("list", "--json").stdout) == []
+    assert len(json.loads(invoke("list", "--inventory", uri, "--json").stdout)) == 1
+    assert json.loads(invoke("list", "--json").stdout) == []
 
 
 def test_python_api(model: Path) -> None:
@@ -179,7 +174,7 @@ def test_progress_bars_on_a_terminal(model: Path, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(cli_module, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(cli_module, "PROGRESS_MIN_BYTES", 0)
-    result = run("register", model, "--config", EXAMPLE_CONFIG, "--json")
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--json")
     assert result.exit_code == 0, result.output
     assert "inspecting" in result.stderr
     assert "copying" in result.stderr

@@ -16,7 +16,7 @@ from mimsreg.engine.inventory.base import CreateOutcome, Progress
 from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.engine.plan import RegionPlan
 from mimsreg.errors import InventoryError
-from tests.helpers import make_plan, write_model_archive
+from tests.support.helpers import make_plan, write_model_archive
 
 
 class BrokenRegionInventory(LocalInventory):

@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 from mimsreg.engine.inventory.base import Inventory
 from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.ui import create_app
-from tests.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
+from tests.support.cli import invoke
+from tests.support.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
 
 ORIGIN = "http://testserver"
 FRAUD_V1_EU = f"/groups/{FRAUD}/versions/1?region=eu-west-1"
@@ -349,9 +350,6 @@ def test_allowed_hosts(inventory: Inventory) -> None:
 def test_cli_serves_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """`mimsreg ui` builds the app over the named inventory and hands it to uvicorn."""
     import uvicorn
-    from click.testing import CliRunner
-
-    from mimsreg.cli import cli
 
     served: dict[str, object] = {}
 
@@ -363,12 +361,12 @@ def test_cli_serves_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
     uri = f"sqlite://{tmp_path / 'inventory.db'}"
-    result = CliRunner().invoke(cli, ["ui", "--inventory", uri, "--port", "9999"])
+    result = invoke("ui", "--inventory", uri, "--port", "9999")
     assert result.exit_code == 0, result.output
     assert "mimsreg ui on http://127.0.0.1:9999/ (local inventory, read only)" in result.stdout
     assert (served["host"], served["port"], served["status"]) == ("127.0.0.1", 9999, 200)
     assert served["rebound"] == 400
-    result = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--allow-writes"])
+    result = invoke("ui", "--host", "0.0.0.0", "--allow-writes")
     assert result.exit_code == 0, result.output
     assert "approve/reject allowed" in result.stdout
     assert served["rebound"] == 200
@@ -378,12 +376,8 @@ def test_cli_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the ui extra, `mimsreg ui` says which extra to install (exit 1, no traceback)."""
     import sys
 
-    from click.testing import CliRunner
-
-    from mimsreg.cli import cli
-
     monkeypatch.setitem(sys.modules, "uvicorn", None)
-    result = CliRunner().invoke(cli, ["ui"])
+    result = invoke("ui")
     assert result.exit_code == 1
     assert "pip install 'mimsreg[ui]'" in result.stderr
     assert "Traceback" not in result.output

@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from mimsreg.check import CheckReport, check_model
-from mimsreg.cli import cli
 from mimsreg.config import ModelRegistrationConfig
 from mimsreg.engine.payload import PayloadSample, generate_samples
 from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import BadInputError, ConfigError, InvalidPackageError, PayloadError
-from tests import models
-from tests.models import build_model, hostile_archive, variant, write_model
+from tests.support import models
+from tests.support.cli import invoke
+from tests.support.models import build_model, hostile_archive, variant, write_model
 
 
 @pytest.fixture
@@ -525,7 +524,7 @@ def config_file(tmp_path: Path, seed_kwargs: dict[str, Any]) -> Path:
 def test_cli_check_passes_with_exit_0(tmp_path: Path, config_file: Path) -> None:
     """A conforming model: PASS per sample, exit 0."""
     model = build_model(tmp_path)
-    result = CliRunner().invoke(cli, ["check", str(model), "--config", str(config_file)])
+    result = invoke("check", str(model), "--config", str(config_file))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"checking {model} (code/inference.py)"
@@ -541,9 +540,7 @@ def test_cli_check_fails_with_exit_1(tmp_path: Path, config_file: Path) -> None:
             "import csv\n", "import csv\nimport sys\nprint('about to fail', file=sys.stderr)\n"
         ).replace("def output_fn", "def other_fn"),
     )
-    result = CliRunner().invoke(
-        cli, ["check", str(model), "--config", str(config_file), "--timeout", "30"]
-    )
+    result = invoke("check", str(model), "--config", str(config_file), "--timeout", "30")
     assert result.exit_code == 1, result.output
     assert "FAIL  payload_text_csv_0.csv" in result.stdout
     assert "      missing handler output_fn in code/inference.py" in result.stdout
@@ -555,9 +552,8 @@ def test_cli_check_json_and_timeout(tmp_path: Path, config_file: Path) -> None:
     """--json prints the report; --timeout bounds the run."""
     model = write_model(tmp_path / "m", models.HANGS)
     (tmp_path / "p.csv").write_text("1,2,FR\n")
-    result = CliRunner().invoke(
-        cli,
-        [
+    result = invoke(
+        *[
             "check",
             str(model),
             "--config",
@@ -580,7 +576,7 @@ def test_cli_check_json_and_timeout(tmp_path: Path, config_file: Path) -> None:
 def test_cli_check_notes_are_printed(tmp_path: Path, config_file: Path) -> None:
     """Notes (here: requirements not installed) follow the verdicts."""
     model = write_model(tmp_path / "m", requirements="")
-    result = CliRunner().invoke(cli, ["check", str(model), "--config", str(config_file)])
+    result = invoke("check", str(model), "--config", str(config_file))
     assert result.exit_code == 0, result.output
     assert "note: code/requirements.txt was not installed" in result.stdout
 
@@ -597,7 +593,7 @@ def test_cli_check_bad_input_exits_2(
 ) -> None:
     """Bad arguments, payloads, configs and archives: exit 2 with the reason."""
     model = write_model(tmp_path / "m")
-    result = CliRunner().invoke(cli, ["check", str(model), "--config", str(config_file), *args])
+    result = invoke("check", str(model), "--config", str(config_file), *args)
     assert result.exit_code == 2
     assert message in result.output
 
@@ -606,11 +602,11 @@ def test_cli_check_bad_config_and_archive_exit_2(tmp_path: Path, config_file: Pa
     """A configuration that does not validate, or a hostile archive: exit 2, nothing run."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("framework: keras\n")
-    result = CliRunner().invoke(cli, ["check", str(tmp_path), "--config", str(bad)])
+    result = invoke("check", str(tmp_path), "--config", str(bad))
     assert result.exit_code == 2
     assert "error: invalid configuration" in result.stderr
     hostile = hostile_archive(tmp_path / "model.tar.gz")
-    result = CliRunner().invoke(cli, ["check", str(hostile), "--config", str(config_file)])
+    result = invoke("check", str(hostile), "--config", str(config_file))
     assert result.exit_code == 2
     assert "error: " in result.stderr
 
