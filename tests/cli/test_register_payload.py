@@ -10,14 +10,10 @@ import boto3
 import pytest
 import yaml
 
-from mimsreg.engine.inventory.local import default_home
 from tests.conftest import EXAMPLE_CONFIG, SEED_EXAMPLE, TEST_BUCKET
 from tests.support.cli import invoke
+from tests.support.helpers import stored_files
 from tests.support.models import WRONG_OUTPUT_NAME, build_model
-
-
-def stored_files() -> list[Path]:
-    return sorted(p for p in default_home().rglob("*") if p.is_file())
 
 
 def test_generated_payload_is_stored_with_the_version(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from mimsreg.engine.inventory.local import LocalInventory, default_home
 from tests.conftest import EXAMPLE_CONFIG
 from tests.support.cli import invoke
-from tests.support.helpers import write_model_archive
+from tests.support.helpers import stored_files, write_model_archive
 
 
 @pytest.fixture
@@ -23,10 +23,6 @@ def register_json(model: Path, *extra: str) -> list[dict[str, object]]:
     assert result.exit_code == 0, result.output
     data: list[dict[str, object]] = json.loads(result.stdout)
     return data
-
-
-def stored_files() -> list[Path]:
-    return sorted(p for p in default_home().rglob("*") if p.is_file())
 
 
 def test_register_list_show_approve(model: Path) -> None:

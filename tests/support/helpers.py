@@ -72,3 +72,10 @@ def make_plan(
         context=RegistrationContext(user="tester", host="test-host"),
         image_resolver=fake_image,
     )
+
+
+def stored_files() -> list[Path]:
+    """Every file of the default local inventory (``$MIMSREG_HOME``): database and artifacts."""
+    from mimsreg.engine.inventory.local import default_home
+
+    return sorted(p for p in default_home().rglob("*") if p.is_file())

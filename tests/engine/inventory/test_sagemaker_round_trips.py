@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from mimsreg.engine.execute import CREATED, execute_plan
 from mimsreg.engine.inventory import sagemaker as backend
-from mimsreg.engine.inventory.sagemaker import RegionClients, SageMakerInventory
+from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 from mimsreg.engine.plan import RegionPlan
 from tests.conftest import TEST_REGIONS
 from tests.support.aws import counted_clients
@@ -58,23 +56,6 @@ def test_new_version_in_a_listed_group_is_not_described(tmp_path: Path) -> None:
     assert (result.version, result.status) == (2, CREATED)
     assert calls["us-east-1:DescribeModelPackageGroup"] == 0
     assert calls["us-east-1:CreateModelPackageGroup"] == 0
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[SageMakerInventory, Stubber]]:
-    """A backend whose us-east-1 SageMaker client answers only what the test queues."""
-    session = boto3.Session(region_name="us-east-1")
-    sagemaker = session.client("sagemaker", endpoint_url="http://127.0.0.1:9")
-    s3 = session.client("s3", endpoint_url="http://127.0.0.1:9")
-    with Stubber(sagemaker) as stubber:
-        yield SageMakerInventory(clients={"us-east-1": RegionClients(s3, sagemaker)}), stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
-def region_plan(tmp_path: Path) -> RegionPlan:
-    artifact = write_model_archive(tmp_path / "model.tar.gz")
-    return make_plan(artifact, ["us-east-1"]).regions[0]
 
 
 def group_does_not_exist(stubber: Stubber, operation: str) -> None:
