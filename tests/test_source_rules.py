@@ -58,3 +58,29 @@ def test_nothing_imports_an_old_path(folder: str) -> None:
         if path != OLD_PATH_TESTS
     }
     assert {path: names for path, names in found.items() if names} == {}
+
+
+def modules_on_the_architecture_page() -> set[str]:
+    """The paths of the tree drawn under "Every module" in docs/architecture.md."""
+    page = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = page.split("## Every module", 1)[1].split("```", 2)[1]
+    paths, folders = set(), []
+    for line in block.splitlines()[2:]:  # after the opening fence and `src/mimsreg/`
+        stripped = line.lstrip(" ")
+        if not stripped or not stripped.split()[0].endswith((".py", "/")):
+            continue  # a description's second line
+        depth = (len(line) - len(stripped)) // 2 - 1
+        name = stripped.split()[0]
+        folders = folders[:depth]
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+        else:
+            paths.add("/".join([*folders, name]))
+    return paths
+
+
+def test_every_module_is_on_the_architecture_page() -> None:
+    """docs/architecture.md is drawn from the code: one line per module, none missing, none
+    that no longer exists."""
+    actual = {str(path.relative_to(SRC)) for path in python_files(SRC)}
+    assert modules_on_the_architecture_page() == actual
