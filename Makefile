@@ -143,3 +143,4 @@ bench-staging: $(STAMP)  ## SageMaker backend: staging 1 GiB to S3 against `aws 
 	$(PY) bench/bench_staging.py
 
 bench: bench-inspect bench-local bench-pipeline bench-regions bench-staging  ## every benchmark (slow); each rewrites its docs section
+test-strict: $(STAMP) ; $(PY) -m pytest tests/test_strict_aws.py  ## the strict AWS layer's own tests (tests/support; docs/aws-fidelity.md)

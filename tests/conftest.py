@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+# The strict AWS layer's fixtures (strict_aws, strict_aws_server, python39_old_boto3); a plugin,
+# not an import, so that its module is assertion-rewritten like the tests.
+pytest_plugins = ["tests.support.strict_fixtures"]
+
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
@@ -121,24 +125,9 @@ TEST_BUCKET = "mimsreg-test-{region}"
 
 
 @pytest.fixture
-def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A clean moto state, reached through AWS_ENDPOINT_URL, with a bucket in each test region."""
-    import urllib.request
-
-    import boto3
-
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for region in TEST_REGIONS:
-        s3 = boto3.client("s3", region_name=region)
-        bucket = TEST_BUCKET.format(region=region)
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-            )
-    return moto_server
+def aws(strict_aws: Any) -> str:
+    """A clean moto state behind the strict AWS layer (``tests/support/strict_aws.py``: what AWS
+    refuses that moto accepts is refused here too, and where moto differs AWS's behaviour is
+    restored), reached through AWS_ENDPOINT_URL, with a bucket in each test region; the proxy's
+    URL. Every SageMaker test goes through it."""
+    return str(strict_aws.url)

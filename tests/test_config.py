@@ -458,3 +458,96 @@ def test_spec_round_trips_and_carries_everything(seed_kwargs: dict[str, Any]) ->
     assert spec.metadata_hash() == RegistrationSpec.from_dict(spec.to_dict()).metadata_hash()
     changed = RegistrationSpec.from_dict({**spec.to_dict(), "model_owner": "other"})
     assert changed.metadata_hash() != spec.metadata_hash()
+
+
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+MRK_ID = "mrk-1234abcd12ab34cd56ef1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        KEY_ID,
+        f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}",
+        "alias/models",
+        "arn:aws:kms:eu-west-1:123456789012:alias/models",
+        MRK_ID,
+        f"arn:aws:kms:us-west-2:123456789012:key/{MRK_ID}",
+        f"arn:aws-cn:kms:cn-north-1:123456789012:key/{KEY_ID}",
+        f"arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/{KEY_ID}",
+        "arn:aws:kms:{region}:123456789012:alias/models",
+        "arn:aws-cn:kms:{region}:123456789012:alias/models",
+        "arn:aws-us-gov:kms:{region}:123456789012:key/" + KEY_ID,
+        "alias/models-{region}",
+    ],
+)
+def test_kms_key_id_accepts_every_key_form(seed_kwargs: dict[str, Any], key: str) -> None:
+    """A key id, key ARN, alias name or ARN, multi-Region key, or a {region} template validate."""
+    seed_kwargs["kms_key_id"] = key
+    assert ModelRegistrationConfig(**seed_kwargs).kms_key_id == key
+
+
+def test_kms_key_id_mapping_normalises_region_codes(seed_kwargs: dict[str, Any]) -> None:
+    """A mapping takes region names and the codes NA/EU/FE, as bucket does; each region its key."""
+    eu_key = f"arn:aws:kms:eu-west-1:123456789012:key/{MRK_ID}"
+    seed_kwargs["kms_key_id"] = {"NA": "alias/models", "eu-west-1": eu_key}
+    config = ModelRegistrationConfig(**seed_kwargs)
+    assert config.kms_key_id == {"us-east-1": "alias/models", "eu-west-1": eu_key}
+    spec = config.to_spec()
+    assert spec.kms_key_for("us-east-1") == "alias/models"
+    assert spec.kms_key_for("eu-west-1") == eu_key
+    assert spec.kms_key_for("us-west-2") is None
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("my-key", "is not a KMS key"),
+        ("arn:aws:s3:::bucket", "is not a KMS key"),
+        (f"arn:aws:kms:cn-north-1:123456789012:key/{KEY_ID}", "names partition 'aws'"),
+        ({"EU": f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"}, "for region eu-west-1 is in"),
+        ({"FE": f"arn:aws:kms:eu-west-1:123456789012:key/{MRK_ID}"}, "replica in us-west-2"),
+        ({"EU": "arn:aws:kms:us-east-1:123456789012:alias/models"}, "KMS keys are regional"),
+        ({"EU": "alias/models-{region}"}, "a mapping names each region's key as is"),
+        ({"Mars": "alias/models"}, "not an AWS region name"),
+    ],
+)
+def test_kms_key_id_refuses_bad_keys_naming_the_field(
+    seed_kwargs: dict[str, Any], key: Any, reason: str
+) -> None:
+    """An unknown form, a partition that is not the region's, or a key ARN (a multi-Region key's
+    too) mapped to another region than its own is a field error on kms_key_id with the reason."""
+    seed_kwargs["kms_key_id"] = key
+    with pytest.raises(ValidationError, match=reason) as excinfo:
+        ModelRegistrationConfig(**seed_kwargs)
+    assert fields_in_error(excinfo) == {"kms_key_id"}
+
+
+def test_kms_key_mapping_round_trips_through_the_spec(seed_kwargs: dict[str, Any]) -> None:
+    """The processing job reads the mapping back from the spec's JSON, keys per region intact."""
+    from mimsreg import RegistrationSpec
+
+    seed_kwargs["kms_key_id"] = {"NA": "alias/a", "EU": "alias/b"}
+    spec = ModelRegistrationConfig(**seed_kwargs).to_spec()
+    again = RegistrationSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+    assert again.kms_key_for("eu-west-1") == "alias/b"
+    assert again.metadata_hash() == spec.metadata_hash()
+
+
+def test_identity_of_configs_without_a_mapping_is_unchanged(seed_kwargs: dict[str, Any]) -> None:
+    """Configs with no key or one plain key keep the metadata hash (so the identity) they had
+    before kms_key_id took mappings: re-registering them stays `unchanged`."""
+    spec = ModelRegistrationConfig(**seed_kwargs).to_spec()
+    with_key = ModelRegistrationConfig(**{**seed_kwargs, "kms_key_id": "alias/models"}).to_spec()
+    assert spec.to_dict()["kms_key_id"] is None
+    assert with_key.to_dict()["kms_key_id"] == "alias/models"
+    # Computed with mimsreg before this change (commit 0795252), with this bucket.
+    seed_kwargs["bucket"] = "mimsreg-test-{region}"
+    pinned = {
+        None: "a4ecdccc16f0563991b39803058a4e866ba2d132d43f46505eeb18df5054dda9",
+        "alias/models": "0f7dd819ee196b9f51d9a5db84efb4fcc11655cafad2067809e1dcdfdfb74fb6",
+    }
+    for key, digest in pinned.items():
+        config = ModelRegistrationConfig(**{**seed_kwargs, "kms_key_id": key})
+        assert config.to_spec().metadata_hash() == digest

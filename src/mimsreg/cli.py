@@ -643,6 +643,10 @@ def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+# mimsreg.iam.POLICY_KINDS, spelled here so --help needs no AWS imports (a test keeps them equal).
+IAM_POLICY_KINDS = ("register", "approve", "gc", "pipeline-role")
+
+
 @cli.command("iam-policy")
 @config_argument
 @click.option(
@@ -653,14 +657,44 @@ def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
     help="Target region (repeatable); default: the config's region.",
 )
 @click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
+@click.option(
+    "--for",
+    "kind",
+    type=click.Choice(IAM_POLICY_KINDS),
+    default="register",
+    show_default=True,
+    help="Whose policy: the registrar, the approvers, gc, or the pipeline's roles.",
+)
+@click.option(
+    "--packaged-model",
+    metavar="S3URI",
+    help="pipeline-role: the packaged model's S3 location (object or prefix) the job reads.",
+)
 @handles_errors
-def iam_policy(config_path: Path, region_values: tuple[str, ...], account: str) -> None:
-    """Print the least-privilege IAM policy that registering CONFIG in SageMaker needs."""
-    from mimsreg.iam import registration_policy
+def iam_policy(
+    config_path: Path,
+    region_values: tuple[str, ...],
+    account: str,
+    kind: str,
+    packaged_model: str | None,
+) -> None:
+    """Print the least-privilege IAM policy one role needs for CONFIG (docs/iam.md)."""
+    from mimsreg.iam import iam_policy as build_policy
 
-    spec = load_config(config_path).to_spec()
+    config = load_config(config_path)
+    spec = config.to_spec()
     regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
-    echo_json(registration_policy(spec, list(dict.fromkeys(regions)), account))
+    policy = build_policy(
+        kind,
+        spec,
+        list(dict.fromkeys(regions)),
+        account,
+        role=config.role,
+        packaged_model=packaged_model,
+    )
+    for message in policy.warnings:
+        click.echo(f"warning: {message}", err=True)
+    echo_json(policy.document)
 
 
 def _human_size(size: int) -> str:

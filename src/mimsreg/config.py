@@ -32,6 +32,7 @@ from mimsreg.engine.payload import (
 from mimsreg.engine.spec import (
     DEFAULT_FRAMEWORK_VERSIONS,
     GROUP_NAME_PATTERN,
+    KMS_ARN_PATTERN,
     REGION_CODES,
     VARIABLE_NAME_PATTERN,
     ApprovalStatus,
@@ -40,6 +41,7 @@ from mimsreg.engine.spec import (
     VariableType,
     derive_group_name,
     normalise_region,
+    partition_of,
 )
 from mimsreg.errors import ConfigError, FieldError
 
@@ -104,6 +106,46 @@ def _check_mime_list(value: list[str]) -> list[str]:
         allowed = " or ".join(json.dumps(option) for option in ALLOWED_MIME_LISTS)
         raise ValueError(f"must be exactly {allowed}, got {json.dumps(value)}")
     return value
+
+
+# What SageMaker's SecurityConfig.KmsKeyId and S3's SSEKMSKeyId take besides ARNs: a key id (a
+# UUID, or ``mrk-`` and 32 hex digits for a multi-Region key) or an alias name.
+_KMS_KEY_ID_PATTERN = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|mrk-[0-9a-fA-F]{32}|alias/[a-zA-Z0-9/_-]{1,250})$"
+)
+KMS_KEY_FORMS = (
+    "a key id, a key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), an alias name "
+    "(alias/<name>), an alias ARN, or a multi-Region key (mrk-...) id or ARN"
+)
+# Stands in for ``{region}`` when a template's form is checked: a region of the ARN's partition.
+_SAMPLE_REGIONS = {"aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def _kms_key_problem(key: str, region: str | None) -> str | None:
+    """Why ``key`` cannot serve ``region`` (None: a key for every target region), or None.
+
+    A ``{region}`` template is checked filled in with a sample region: its form, not its region.
+    """
+    sample = _SAMPLE_REGIONS.get(key.split(":")[1] if key.startswith("arn:") else "", "us-east-1")
+    candidate = key.replace("{region}", region or sample)
+    match = KMS_ARN_PATTERN.match(candidate)
+    if match is None:
+        if _KMS_KEY_ID_PATTERN.match(candidate):
+            return None
+        return f"{key!r} is not a KMS key: use {KMS_KEY_FORMS}"
+    partition, key_region = match.group(1), match.group(2)
+    if partition != partition_of(key_region):
+        return (
+            f"{key!r} names partition {partition!r}, but region {key_region} is in "
+            f"{partition_of(key_region)!r}"
+        )
+    if region is not None and key_region != region:
+        return (
+            f"the key {key!r} for region {region} is in {key_region}: KMS keys are regional; "
+            f"give a key of {region} (for a multi-Region key, the ARN of its replica in {region})"
+        )
+    return None
 
 
 def _check_instance_type(value: str) -> str:
@@ -236,9 +278,14 @@ class ModelRegistrationConfig(BaseModel):
         default=None,
         description="IAM role ARN the registration job runs as (pipeline step).",
     )
-    kms_key_id: str | None = Field(
+    kms_key_id: str | dict[str, str] | None = Field(
         default=None,
-        description="KMS key for S3 artifacts and the model package (optional).",
+        description=(
+            "KMS key for S3 artifacts and the model package (optional), as bucket takes it: a "
+            "key, a key with a {region} placeholder, or a mapping region → key. A key is "
+            + KMS_KEY_FORMS
+            + ". KMS keys are regional: an ARN serves its own region only."
+        ),
     )
     tags: dict[str, str] = Field(
         default_factory=dict,
@@ -400,6 +447,29 @@ class ModelRegistrationConfig(BaseModel):
         if isinstance(value, dict):
             return {normalise_region(region): name for region, name in value.items()}
         return value
+
+    @field_validator("kms_key_id")
+    @classmethod
+    def _kms_key_id(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            problem = _kms_key_problem(value, None)
+            if problem:
+                raise ValueError(problem)
+            return value
+        keys: dict[str, str] = {}
+        problems = []
+        for raw_region, key in value.items():
+            region = normalise_region(raw_region)
+            if "{region}" in key:
+                problems.append(f"{region}: {key!r}: a mapping names each region's key as is")
+            elif (problem := _kms_key_problem(key, region)) is not None:
+                problems.append(problem)
+            keys[region] = key
+        if problems:
+            raise ValueError("; ".join(problems))
+        return keys
 
     @model_validator(mode="after")
     def _warn_placeholders(self) -> ModelRegistrationConfig:

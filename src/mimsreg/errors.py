@@ -22,6 +22,7 @@ from mimsreg.engine.errors import (
     NotFoundError,
     PayloadError,
     PlanError,
+    RegistryWarning,
     exit_code,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "NotFoundError",
     "PayloadError",
     "PlanError",
+    "RegistryWarning",
     "exit_code",
 ]

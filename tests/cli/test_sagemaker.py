@@ -65,14 +65,14 @@ def test_missing_bucket_setting_is_bad_input(tmp_path: Path) -> None:
     assert groups["ModelPackageGroupSummaryList"] == []
 
 
-def test_unreachable_bucket_region_exits_1(tmp_path: Path, config: Path) -> None:
+def test_a_region_without_its_bucket_is_bad_input(tmp_path: Path, config: Path) -> None:
+    """The region's bucket is checked before anything is written: exit 2, one line naming it."""
     model = write_model_archive(tmp_path / "model.tar.gz")
     result = invoke(
         "register", model, "--config", config, "--inventory", "sagemaker", "--region", "us-west-1"
     )
-    assert result.exit_code == 1
-    assert "error: us-west-1:" in result.stderr
-    assert "NoSuchBucket" in result.stderr
+    assert result.exit_code == 2
+    assert "s3://mimsreg-test-us-west-1 (for us-west-1) does not exist" in result.stderr
 
 
 def test_no_credentials_in_output(
@@ -97,7 +97,7 @@ def test_no_credentials_in_output(
         "--region",
         "us-east-1,us-west-1",
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     for value in secrets.values():
         assert value not in result.output
     assert "X-Amz-" not in result.output  # no presigned URL

@@ -7,10 +7,14 @@ line naming the endpoint and the region, no traceback.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
+import yaml
 
+from tests.conftest import SEED_EXAMPLE, TEST_BUCKET
 from tests.support.cli import invoke
+from tests.support.helpers import write_model_archive
 
 
 @pytest.fixture
@@ -48,3 +52,18 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(
     assert closed_endpoint in lines[0]
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.slow
+def test_register_against_an_unreachable_endpoint_is_one_line_and_exit_1(
+    closed_endpoint: str, tmp_path: Path
+) -> None:
+    """The bucket check before any write is mapped too: one line, exit 1, nothing written."""
+    model = write_model_archive(tmp_path / "model.tar.gz")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({**SEED_EXAMPLE, "bucket": TEST_BUCKET}))
+    result = invoke("register", model, "--config", config, "--inventory", "sagemaker")
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: cannot reach AWS (region us-east-1")
+    assert closed_endpoint in line

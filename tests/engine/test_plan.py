@@ -118,3 +118,72 @@ def test_image_errors_surface_at_plan_time(artifact: Path) -> None:
 
     with pytest.raises(PlanError, match=r"no xgboost 1\.7-1 image in eu-west-1"):
         build_plan(seed_spec(), manifest_for(artifact), ["eu-west-1"], image_resolver=no_image)
+
+
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+US_KEY = f"arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"
+EU_KEY = "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+
+
+def test_each_region_record_carries_its_own_kms_key(artifact: Path) -> None:
+    """With a mapping, each region's record (what the SageMaker backend encrypts with) holds
+    that region's key; a {region} template is filled per region; one plain key serves all."""
+    mapped = make_plan(
+        artifact, ["us-east-1", "eu-west-1"], kms_key_id={"NA": US_KEY, "EU": EU_KEY}
+    )
+    assert [r.record["kms_key_id"] for r in mapped.regions] == [US_KEY, EU_KEY]
+    template = make_plan(artifact, ["NA", "EU"], kms_key_id="alias/models-{region}")
+    assert [r.record["kms_key_id"] for r in template.regions] == [
+        "alias/models-us-east-1",
+        "alias/models-eu-west-1",
+    ]
+    plain = make_plan(artifact, ["NA", "EU"], kms_key_id="alias/models")
+    assert [r.record["kms_key_id"] for r in plain.regions] == ["alias/models"] * 2
+    none = make_plan(artifact, ["NA", "EU"])
+    assert [r.record["kms_key_id"] for r in none.regions] == [None, None]
+
+
+def test_a_mapping_without_a_target_region_is_refused(artifact: Path) -> None:
+    """As with a bucket mapping, a target region missing from the key mapping is refused before
+    anything is written: never registered there unencrypted."""
+    with pytest.raises(PlanError, match=r"kms_key_id: no KMS key for region us-west-2") as exc:
+        make_plan(artifact, ["us-east-1", "FE"], kms_key_id={"NA": US_KEY})
+    assert "us-east-1" in str(exc.value)
+
+
+def test_a_plain_key_arn_serves_its_own_region_only(artifact: Path) -> None:
+    """One key ARN for all regions: its own region plans, any other region is a PlanError
+    naming the field, the key, the region and the fix."""
+    assert make_plan(artifact, ["us-east-1"], kms_key_id=US_KEY).regions[0].record["kms_key_id"]
+    with pytest.raises(PlanError) as excinfo:
+        make_plan(artifact, ["us-east-1", "eu-west-1"], kms_key_id=US_KEY)
+    message = str(excinfo.value)
+    for part in ("kms_key_id", US_KEY, "is in us-east-1", "in eu-west-1", "mapping region → key"):
+        assert part in message
+
+
+def test_a_template_filled_with_a_fixed_region_is_refused_elsewhere(artifact: Path) -> None:
+    """A template whose ARN region is not `{region}` yields a key of another region: refused."""
+    key = "arn:aws:kms:us-east-1:123456789012:alias/models-{region}"
+    with pytest.raises(PlanError, match="cannot encrypt in eu-west-1"):
+        make_plan(artifact, ["eu-west-1"], kms_key_id=key)
+
+
+def test_each_regions_create_request_encrypts_with_its_key(artifact: Path) -> None:
+    """The SageMaker backend reads the key from the region's record: each region's
+    CreateModelPackage carries that region's key in SecurityConfig."""
+    from mimsreg.engine.inventory import open_inventory  # makes no client until a region needs one
+
+    plan = make_plan(artifact, ["NA", "EU"], kms_key_id={"NA": US_KEY, "EU": EU_KEY})
+    with open_inventory("sagemaker", regions=["us-east-1"]) as inventory:
+        create_request = inventory.create_request  # type: ignore[attr-defined]
+        requests = [create_request(r, "s3://b/m", "s3://b/s", "s3://b/r") for r in plan.regions]
+    assert [r["SecurityConfig"] for r in requests] == [{"KmsKeyId": US_KEY}, {"KmsKeyId": EU_KEY}]
+
+
+def test_a_template_arn_in_the_wrong_partition_is_refused(artifact: Path) -> None:
+    """arn:aws: filled in for a China region is not a key there: refused naming the partition."""
+    key = "arn:aws:kms:{region}:123456789012:alias/models"
+    assert make_plan(artifact, ["us-east-1"], kms_key_id=key).regions[0].record["kms_key_id"]
+    with pytest.raises(PlanError, match="names partition 'aws'; region cn-north-1 is in 'aws-cn'"):
+        make_plan(artifact, ["cn-north-1"], kms_key_id=key, bucket="b-{region}")

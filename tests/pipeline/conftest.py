@@ -93,24 +93,51 @@ def step_arguments(definition: dict[str, Any], index: int = 0) -> dict[str, Any]
     return dict(definition["Steps"][index]["Arguments"])
 
 
-@pytest.fixture(scope="session")
-def python39_boto3(python39: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A Python 3.9 virtualenv holding only boto3 (what stock scikit-learn images offer).
+# The boto3/botocore the default processing image (scikit-learn 1.2-1) pins, and the newest.
+IMAGE_BOTO3 = ["boto3==1.28.57", "botocore==1.31.57"]
+JOB_BOTO3 = {
+    "image-1.2-1": IMAGE_BOTO3,
+    "newest": ["boto3"],
+}
+# The XGBoost images' boto3: older than the job can use (no flexible checksums, no metadata).
+TOO_OLD_BOTO3 = ["boto3==1.17.52", "botocore==1.20.52"]
+_VENVS: dict[str, str] = {}
 
-    Made once per test session from PyPI (about 10 s).
-    """
-    venv = tmp_path_factory.mktemp("py39-boto3")
+
+def python39_venv(python39: str, factory: pytest.TempPathFactory, name: str) -> str:
+    """A Python 3.9 virtualenv holding only the boto3 of ``JOB_BOTO3[name]`` (else the too old
+    one), made once per test session from PyPI (about 10 s)."""
+    if name in _VENVS:
+        return _VENVS[name]
+    venv = factory.mktemp(f"py39-boto3-{name}")
     subprocess.run([python39, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = str(venv / "bin" / "python")
+    pins = JOB_BOTO3.get(name) or TOO_OLD_BOTO3
     result = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "boto3"],
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pins],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"cannot install boto3 for Python 3.9: {result.stderr}")
+        raise RuntimeError(f"cannot install {pins} for Python 3.9: {result.stderr}")
+    _VENVS[name] = python
     return python
+
+
+@pytest.fixture(scope="session", params=sorted(JOB_BOTO3))
+def python39_boto3(
+    python39: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    """Python 3.9 with only boto3, as stock scikit-learn processing images offer: once with the
+    boto3/botocore the default image pins, once with the newest."""
+    return python39_venv(python39, tmp_path_factory, request.param)
+
+
+@pytest.fixture(scope="session")
+def python39_image_boto3(python39: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Python 3.9 with exactly the boto3/botocore of the default processing image."""
+    return python39_venv(python39, tmp_path_factory, "image-1.2-1")
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,7 @@ def test_job_runs_the_bundle_in_the_stock_sklearn_image(make_builder: Builder) -
     assert builder.bundle.sha256 in code
     args = app["ContainerArguments"]
     assert args[args.index("--spec-sha256") + 1] == builder.spec_sha256
+    assert args[args.index("--bundle-sha256") + 1] == builder.bundle.sha256
     assert builder.spec_sha256 in builder.spec_uri
 
 
@@ -414,6 +415,25 @@ def test_unknown_processing_image_region(make_builder: Builder) -> None:
         make_builder(sagemaker_session=session)
     custom = make_builder(sagemaker_session=session, processing_image_uri="my/image:1")
     assert custom.processing_image_uri == "my/image:1"
+
+
+@pytest.mark.parametrize(
+    ("version", "python"), [("0.20.0", "3.7"), ("0.23-1", "3.7"), ("1.0-1", "3.8")]
+)
+def test_processing_images_older_than_python_39_are_refused(
+    make_builder: Builder, version: str, python: str
+) -> None:
+    """A scikit-learn image whose Python cannot run the job is refused when the builder is made,
+    naming its Python and the versions that work, not hours later in the job."""
+    with pytest.raises(PlanError, match=rf"Python {python}.*1\.2-1, 1\.4-2") as caught:
+        make_builder(processing_framework_version=version)
+    assert "processing_framework_version" in str(caught.value)
+
+
+def test_a_newer_processing_image_can_be_chosen(make_builder: Builder) -> None:
+    """1.4-2 (Python 3.10) is rendered as its image; the job's boto3 is the same 1.28.57."""
+    builder = make_builder(processing_framework_version="1.4-2")
+    assert builder.processing_image_uri.endswith("sagemaker-scikit-learn:1.4-2-cpu-py3")
 
 
 # --- pipelines ---------------------------------------------------------------------------------

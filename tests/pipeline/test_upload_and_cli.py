@@ -57,6 +57,44 @@ def test_upload_refuses_a_foreign_object_at_the_key(moto: str, make_builder: Bui
         builder.upload_runtime()
 
 
+@pytest.mark.parametrize("with_checksum", [True, False])
+def test_upload_refuses_other_bytes_of_the_same_size(
+    moto: str, make_builder: Builder, with_checksum: bool
+) -> None:
+    """An object of the bundle's size but other bytes is refused: judged by S3's SHA-256
+    checksum where the object has one, else by the bytes read back (never by size alone)."""
+    import base64
+    import hashlib
+
+    import boto3
+
+    builder = make_builder()
+    bucket, _, key = builder.runtime_uri[len("s3://") :].partition("/")
+    forged = bytes(len(builder.bundle.data))
+    extra = {}
+    if with_checksum:
+        extra["ChecksumSHA256"] = base64.b64encode(hashlib.sha256(forged).digest()).decode()
+    boto3.client("s3", region_name="us-east-1").put_object(
+        Bucket=bucket, Key=key, Body=forged, **extra
+    )
+    with pytest.raises(MimsregError, match="holds something else"):
+        builder.upload_runtime()
+
+
+def test_upload_accepts_the_right_bytes_without_a_checksum(
+    moto: str, make_builder: Builder
+) -> None:
+    """The right bytes put there without a checksum (another tool) are read back and kept."""
+    import boto3
+
+    builder = make_builder()
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for uri, data, _ in builder.files_to_upload():
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    assert [u.status for u in builder.upload_runtime()] == ["exists", "exists"]
+
+
 def test_upload_errors_are_mimsreg_errors(moto: str, make_builder: Builder) -> None:
     """A bucket that does not exist: a MimsregError naming the URI."""
     builder = make_builder(bucket="no-such-bucket-{region}")

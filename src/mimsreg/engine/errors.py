@@ -106,6 +106,10 @@ class MissingDependencyError(MimsregError, ImportError):
     """An optional dependency is not installed; the message names the extra that brings it."""
 
 
+class RegistryWarning(UserWarning):
+    """Something SageMaker would refuse was left out of a request (see ``engine.aws_rules``)."""
+
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2

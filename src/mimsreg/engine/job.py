@@ -95,7 +95,92 @@ def _parser() -> argparse.ArgumentParser:
         "--payload-dir", default=None, help="Folder holding one payload archive (optional)."
     )
     parser.add_argument("--output-dir", default=None, help="Folder for results.json (optional).")
+    parser.add_argument(
+        "--bundle-sha256",
+        default=None,
+        help="Expected SHA-256 of the runtime bundle this job runs from (hex).",
+    )
     return parser
+
+
+# The oldest boto3/botocore the job is tested on: what the default processing image (scikit-learn
+# 1.2-1) pins. Older ones may lack calls or members mimsreg cannot send another way.
+MIN_BOTO3 = "1.28.57"
+MIN_BOTOCORE = "1.31.57"
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for part in version.split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def environment_report() -> tuple[str, str | None]:
+    """One line naming the job's Python, boto3 and botocore, and a warning when they are older
+    than the oldest tested (the job still runs: features are detected, not assumed)."""
+    import boto3
+    import botocore
+
+    from mimsreg.engine._version import __version__
+
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    line = (
+        f"mimsreg-runtime {__version__}: Python {python}, boto3 {boto3.__version__}, "
+        f"botocore {botocore.__version__} (needs boto3 >= {MIN_BOTO3})"
+    )
+    warning = None
+    if _release(botocore.__version__) < _release(MIN_BOTOCORE):
+        warning = (
+            f"botocore {botocore.__version__} is older than {MIN_BOTOCORE}, the oldest mimsreg "
+            "is tested with; choose a processing image with a newer boto3 (processing_image_uri)"
+        )
+    return line, warning
+
+
+def check_botocore() -> None:
+    """Refuse, before anything is written, a botocore whose service models lack members that the
+    registration cannot send another way (see ``mimsreg.engine.aws_compat``)."""
+    from mimsreg.engine.aws_compat import unsupported_members
+
+    lacking = unsupported_members()
+    if lacking:
+        import botocore
+
+        raise BadInputError(
+            f"this image's botocore {botocore.__version__} lacks {', '.join(lacking)}, which "
+            f"mimsreg needs: run the step on an image with boto3 >= {MIN_BOTO3} (the default "
+            "scikit-learn 1.2-1 processing image, or processing_image_uri=...)"
+        )
+
+
+def bundle_path() -> Path | None:
+    """The runtime bundle (zip) this module was imported from; None when not run from one."""
+    for parent in Path(__file__).parents:
+        if parent.is_file():
+            return parent
+    return None
+
+
+def check_bundle(expected_sha256: str) -> None:
+    """Refuse to run from a bundle whose bytes are not the ones the pipeline was rendered with."""
+    path = bundle_path()
+    if path is None:
+        raise BadInputError(
+            "--bundle-sha256: this job does not run from a runtime bundle (mimsreg-runtime.pyz)"
+        )
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    actual = digest.hexdigest()
+    if actual != expected_sha256.lower():
+        raise BadInputError(
+            f"runtime bundle {str(path)!r} has sha256 {actual!r}, the pipeline expects "
+            f"{expected_sha256!r}: upload the builder's files again (upload_runtime, or "
+            "mimsreg pipeline --upload)"
+        )
 
 
 def load_spec(path: Path, expected_sha256: str | None = None) -> RegistrationSpec:
@@ -227,7 +312,14 @@ def main(
 ) -> int:
     """Run the job; returns the exit code. ``inventory`` and ``image_resolver`` serve tests."""
     args = _parser().parse_args(argv)
+    line, warning = environment_report()
+    print(line, file=sys.stderr, flush=True)
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     try:
+        if args.bundle_sha256 is not None:
+            check_bundle(args.bundle_sha256)
+        check_botocore()
         results = register(args, inventory, image_resolver)
     except MimsregError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,7 +16,7 @@ from typing import Any
 from mimsreg.engine._version import __version__
 from mimsreg.engine.errors import PlanError
 from mimsreg.engine.package import PackageManifest
-from mimsreg.engine.spec import RegistrationSpec, normalise_region
+from mimsreg.engine.spec import KMS_ARN_PATTERN, RegistrationSpec, normalise_region, partition_of
 
 __all__ = [
     "ARTIFACT_FILE_NAME",
@@ -173,8 +173,9 @@ def build_plan(
 ) -> RegistrationPlan:
     """Plan one version per target region (default: the spec's region).
 
-    Raises :class:`PlanError` for an unknown region or an inference image that does not exist
-    for the framework, version and region — at plan time, never a placeholder.
+    Raises :class:`PlanError` for an unknown region, an inference image that does not exist
+    for the framework, version and region — at plan time, never a placeholder — or a region the
+    configured KMS key cannot serve.
     """
     resolve_image = image_resolver or _default_image_resolver()
     context = context or RegistrationContext()
@@ -182,8 +183,11 @@ def build_plan(
     group = spec.model_package_group_name
     identity = registration_identity(group, manifest.sha256, metadata_hash, payload_sha256)
     payload_key = artifact_key(payload_sha256, "payload.tar.gz") if payload_sha256 else None
+    targets = _target_regions(spec, regions)
+    for region in targets:
+        _check_kms_key(spec, region)
     region_plans = []
-    for region in _target_regions(spec, regions):
+    for region in targets:
         image_uri = resolve_image(
             spec.framework, spec.framework_version, region, spec.inference_instance_type
         )
@@ -209,6 +213,35 @@ def build_plan(
             )
         )
     return RegistrationPlan(spec, manifest, tuple(region_plans), payload_sha256)
+
+
+def _check_kms_key(spec: RegistrationSpec, region: str) -> None:
+    """Refuse a key that cannot encrypt in ``region``, before anything is planned or written."""
+    if spec.kms_key_id is None:
+        return
+    key = spec.kms_key_for(region)
+    if key is None:
+        # A mapping without this region: refused as a bucket mapping is, never left unencrypted.
+        mapped = ", ".join(sorted(spec.kms_key_id)) if isinstance(spec.kms_key_id, dict) else ""
+        raise PlanError(
+            f"kms_key_id: no KMS key for region {region} in the mapping ({mapped}): add "
+            f"'{region}: <a key of {region}>' or leave {region} out of the target regions"
+        )
+    match = KMS_ARN_PATTERN.match(key)
+    if match is None:  # a key id or an alias name: KMS resolves it in the region of the request
+        return
+    partition, key_region = match.group(1), match.group(2)
+    if key_region != region:
+        raise PlanError(
+            f"kms_key_id: the key {key!r} is in {key_region} and cannot encrypt in {region} "
+            "(KMS keys are regional): give a mapping region → key, or a key with {region}, "
+            f"naming a key of {region} (for a multi-Region key, its replica's ARN in {region})"
+        )
+    if partition != partition_of(region):
+        raise PlanError(
+            f"kms_key_id: the key {key!r} names partition {partition!r}; region {region} is in "
+            f"{partition_of(region)!r}: write arn:{partition_of(region)}:kms:..."
+        )
 
 
 def _record(
@@ -255,7 +288,7 @@ def _record(
             "model_files": list(manifest.model_files),
         },
         "tags": dict(spec.tags),
-        "kms_key_id": spec.kms_key_id,
+        "kms_key_id": spec.kms_key_for(region),
         "identity": identity,
         "metadata_hash": metadata_hash,
         "registered_by": context.to_dict(),

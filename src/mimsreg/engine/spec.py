@@ -91,6 +91,46 @@ def normalise_region(value: str) -> str:
     return stripped
 
 
+# Partitions other than ``aws`` and their DNS suffixes, as botocore's data/partitions.json lists
+# them (regionRegex → id, outputs.dnsSuffix). First match wins; everything else is ``aws``.
+_PARTITIONS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^cn-\w+-\d+$"), "aws-cn", "amazonaws.com.cn"),
+    (re.compile(r"^us-gov-\w+-\d+$"), "aws-us-gov", "amazonaws.com"),
+    (re.compile(r"^us-iso-\w+-\d+$"), "aws-iso", "c2s.ic.gov"),
+    (re.compile(r"^us-isob-\w+-\d+$"), "aws-iso-b", "sc2s.sgov.gov"),
+    (re.compile(r"^eu-isoe-\w+-\d+$"), "aws-iso-e", "cloud.adc-e.uk"),
+    (re.compile(r"^us-isof-\w+-\d+$"), "aws-iso-f", "csp.hci.ic.gov"),
+)
+
+
+def _partition_entry(region: str) -> tuple[str, str]:
+    for pattern, partition, suffix in _PARTITIONS:
+        if pattern.match(region):
+            return partition, suffix
+    return "aws", "amazonaws.com"
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of ``region``: ``aws-cn`` for China, ``aws-us-gov`` for GovCloud..."""
+    return _partition_entry(region)[0]
+
+
+def dns_suffix_of(region: str) -> str:
+    """The DNS suffix of service endpoints in ``region`` (``amazonaws.com.cn`` in China)."""
+    return _partition_entry(region)[1]
+
+
+# arn:<partition>:kms:<region>:<account>:key/<id> or :alias/<name>; the region is group 2.
+KMS_ARN_PATTERN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|alias)/(.+)$")
+
+
+def kms_key_region(key: str) -> str | None:
+    """The region a KMS key ARN (or alias ARN) names; None for a key id or an alias name,
+    which KMS resolves in the region of the request."""
+    match = KMS_ARN_PATTERN.match(key)
+    return match.group(2) if match else None
+
+
 def derive_group_name(domain: str, objective: str) -> str:
     """A valid SageMaker model package group name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$``)."""
     name = re.sub(r"[^a-zA-Z0-9]+", "-", f"{domain}-{objective}").strip("-")
@@ -101,6 +141,7 @@ def derive_group_name(domain: str, objective: str) -> str:
 # Aliases are evaluated at run time, where Python 3.9 has no `X | Y`.
 VariablePairs = tuple[tuple[str, str], ...]
 BucketSpec = Union[str, dict[str, str], None]
+KmsKeySpec = Union[str, dict[str, str], None]
 SampleValue = Union[float, int, str]
 
 
@@ -124,7 +165,8 @@ class RegistrationSpec:
     approval_status: str = ApprovalStatus.PENDING_MANUAL_APPROVAL.value
     model_package_description: str | None = None
     bucket: BucketSpec = None
-    kms_key_id: str | None = None
+    # Like ``bucket``: one key, a key with ``{region}``, or a mapping region → key.
+    kms_key_id: KmsKeySpec = None
     tags: Mapping[str, str] = field(default_factory=dict)
     expected_tps: int = 2
     max_latency_in_millisecond: int = 800
@@ -158,6 +200,8 @@ class RegistrationSpec:
             values[name] = tuple((str(n), str(t)) for n, t in values.get(name) or ())
         values["tags"] = dict(values.get("tags") or {})
         values["payload_sample_values"] = dict(values.get("payload_sample_values") or {})
+        if isinstance(values.get("kms_key_id"), Mapping):
+            values["kms_key_id"] = dict(values["kms_key_id"])
         return cls(**values)
 
     def variable_schema(self) -> dict[str, Any]:
@@ -179,6 +223,15 @@ class RegistrationSpec:
         if isinstance(self.bucket, str):
             return self.bucket.replace("{region}", region)
         return self.bucket.get(region)
+
+    def kms_key_for(self, region: str) -> str | None:
+        """The KMS key for ``region``: a mapping entry, or the key with ``{region}`` filled;
+        None when no key is configured (or the mapping lacks ``region``: see ``build_plan``)."""
+        if self.kms_key_id is None:
+            return None
+        if isinstance(self.kms_key_id, str):
+            return self.kms_key_id.replace("{region}", region)
+        return self.kms_key_id.get(region)
 
     def require_bucket(self, region: str) -> str:
         """The S3 bucket for ``region``; :class:`PlanError` naming the region when there is none.

@@ -39,6 +39,7 @@ from mimsreg.engine.spec import RegistrationSpec, normalise_region
 from mimsreg.errors import BadInputError, MimsregError, PlanError
 from mimsreg.pipeline._adapter import SdkAdapter, StepInput, StepOutput, StepRequest, load_adapter
 from mimsreg.pipeline.bundle import RuntimeBundle, build_runtime_bundle, join_key
+from mimsreg.pipeline.processing_images import check_processing_version
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
@@ -283,6 +284,7 @@ class ModelRegistrationStepBuilder:
         return chosen
 
     def _processing_image(self, version: str) -> str:
+        check_processing_version(version)
         try:
             return self._sdk.processing_image_uri(self.pipeline_region, version, self.instance_type)
         except ValueError as exc:
@@ -380,6 +382,8 @@ class ModelRegistrationStepBuilder:
             f"{SPEC_DIR}/{SPEC_FILE_NAME}",
             "--spec-sha256",
             self.spec_sha256,
+            "--bundle-sha256",
+            self.bundle.sha256,
             "--model-dir",
             MODEL_DIR,
             "--output-dir",
@@ -519,18 +523,32 @@ def _error_code(exc: BaseException) -> str:
     return str((response.get("Error") or {}).get("Code") or "")
 
 
+def _holds(client: Any, bucket: str, key: str, head: Mapping[str, Any], data: bytes) -> bool:
+    """Whether the object at the key holds exactly ``data``: S3's SHA-256 checksum when it kept
+    one, else the bytes read back (the bundle and the spec are small)."""
+    if int(head.get("ContentLength", -1)) != len(data):
+        return False
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    if head.get("ChecksumSHA256"):
+        return bool(head["ChecksumSHA256"] == digest)
+    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return bool(hashlib.sha256(body).digest() == hashlib.sha256(data).digest())
+
+
 def _upload(client: Any, uri: str, data: bytes, content_type: str) -> Upload:
     bucket, _, key = uri[len("s3://") :].partition("/")
     try:
-        head = client.head_object(Bucket=bucket, Key=key)
+        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        holds = _holds(client, bucket, key, head, data) if head else False
     except Exception as exc:
         if _error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
             raise MimsregError(f"cannot check {uri}: {exc}") from exc
     else:
-        if int(head.get("ContentLength", -1)) != len(data):
+        if not holds:
             raise MimsregError(
-                f"{uri} exists with {head.get('ContentLength')} bytes, expected {len(data)}: "
-                "a content-addressed key holds something else; delete it and upload again"
+                f"{uri} exists with {head.get('ContentLength')} bytes that are not the ones "
+                f"expected ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}): a "
+                "content-addressed key holds something else; delete it and upload again"
             )
         return Upload(uri, len(data), "exists")
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")

@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from mimsreg.engine.execute import CREATED, FAILED, UNCHANGED, execute_plan
+from mimsreg.engine.execute import CREATED, UNCHANGED, execute_plan
 from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 from mimsreg.errors import BadInputError
 from tests.conftest import TEST_BUCKET, TEST_REGIONS
@@ -66,7 +66,10 @@ def test_three_regions_then_rerun_creates_nothing(tmp_path: Path) -> None:
     assert writes == set()
 
 
-def test_missing_bucket_fails_one_region_and_rerun_fills_the_gap(tmp_path: Path) -> None:
+def test_a_missing_bucket_is_refused_before_any_region_writes(tmp_path: Path) -> None:
+    """A region whose bucket does not exist stops the registration before anything is written
+    in any region (exit 2 from the CLI), naming bucket and region; once it exists, all three
+    regions register."""
     artifact = write_model_archive(tmp_path / "model.tar.gz")
     spec_changes = {
         "bucket": {
@@ -77,20 +80,37 @@ def test_missing_bucket_fails_one_region_and_rerun_fills_the_gap(tmp_path: Path)
     }
     plan = make_plan(artifact, list(TEST_REGIONS), **spec_changes)
     inventory = SageMakerInventory()
-    results = execute_plan(plan, inventory, artifact)
-    assert [r.status for r in results] == [CREATED, FAILED, CREATED]
-    assert "NoSuchBucket" in str(results[1].error)
+    with pytest.raises(BadInputError, match=r"s3://no-such-bucket-eu \(for eu-west-1\) does not"):
+        execute_plan(plan, inventory, artifact)
+    for region in TEST_REGIONS:
+        groups = boto3.client("sagemaker", region_name=region).list_model_package_groups()
+        assert groups["ModelPackageGroupSummaryList"] == []
+        objects = boto3.client("s3", region_name=region).list_objects_v2(
+            Bucket=TEST_BUCKET.format(region=region)
+        )
+        assert objects.get("Contents", []) == []
     boto3.client("s3", region_name="eu-west-1").create_bucket(
         Bucket="no-such-bucket-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
     rerun = execute_plan(plan, inventory, artifact)
-    assert [r.status for r in rerun] == [UNCHANGED, CREATED, UNCHANGED]
-    sagemaker = boto3.client("sagemaker", region_name="eu-west-1")
-    group = results[0].group
-    assert (
-        len(sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
-        == 1
+    assert [r.status for r in rerun] == [CREATED, CREATED, CREATED]
+
+
+def test_a_bucket_in_another_region_is_refused(tmp_path: Path) -> None:
+    """A plain bucket name serves every region, but a version's artifacts must be in its own
+    region: the eu-west-1 bucket for us-east-1 is refused, naming both regions and the fix."""
+    artifact = write_model_archive(tmp_path / "model.tar.gz")
+    eu_bucket = TEST_BUCKET.format(region="eu-west-1")
+    plan = make_plan(artifact, ["us-east-1", "eu-west-1"], bucket=eu_bucket)
+    with pytest.raises(BadInputError) as refused:
+        execute_plan(plan, SageMakerInventory(), artifact)
+    assert str(refused.value) == (
+        f"bucket: s3://{eu_bucket} is in eu-west-1, not in us-east-1: a model version must keep "
+        "its artifacts in its own region; give us-east-1 a bucket there (a mapping region → "
+        "bucket, or a name with {region})"
     )
+    objects = boto3.client("s3", region_name="eu-west-1").list_objects_v2(Bucket=eu_bucket)
+    assert objects.get("Contents", []) == []
 
 
 def test_no_bucket_configured_is_bad_input_before_any_write(tmp_path: Path) -> None:

@@ -158,12 +158,14 @@ def test_region_waiting_for_an_upload_works_meanwhile() -> None:
     assert ran == [True]
 
 
+@pytest.mark.usefixtures("aws")
 def test_clients_are_made_when_first_needed(tmp_path: Path) -> None:
-    """prepare makes no client; a region's pair is made once; regions in use are the default."""
+    """prepare makes only the S3 clients (it checks each region's bucket); a region's pair is
+    made once; regions in use are the default."""
     artifact = write_model_archive(tmp_path / "model.tar.gz")
     inventory = SageMakerInventory()
     inventory.prepare(make_plan(artifact, ["us-east-1", "eu-west-1"]))
-    assert inventory._made == {}
+    assert sorted(inventory._made) == [("eu-west-1", "s3"), ("us-east-1", "s3")]
     pair = inventory.clients("ap-southeast-2")
     assert pair.s3 is inventory.clients("ap-southeast-2").s3
     assert pair.sagemaker.meta.region_name == "ap-southeast-2"

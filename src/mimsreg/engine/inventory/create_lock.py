@@ -24,6 +24,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
+from mimsreg.engine.aws_compat import adapt_client
 from mimsreg.engine.errors import LockLostError, LockTimeoutError
 
 __all__ = [
@@ -70,7 +71,7 @@ class CreateLock:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._s3 = s3
+        self._s3 = adapt_client(s3)  # old botocore: the conditions go out as headers
         self.bucket = bucket
         self.key = lock_key(group)
         self.group = group

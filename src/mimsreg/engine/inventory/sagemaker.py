@@ -26,13 +26,23 @@ import json
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError
+from mimsreg.engine.aws_compat import adapt_client
+from mimsreg.engine.aws_rules import (
+    decode_metadata_value,
+    encode_metadata_value,
+    entity_description,
+    enum_values,
+    within,
+)
+from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError, RegistryWarning
 from mimsreg.engine.inventory._aws_errors import maps_aws_errors
 from mimsreg.engine.inventory.base import (
     ApprovalEvent,
@@ -89,6 +99,14 @@ def _parse_s3_uri(uri: str) -> tuple[str, str]:
 def _error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None) or {}
     return str((response.get("Error") or {}).get("Code") or "")
+
+
+def _bucket_region(response: Mapping[str, Any]) -> str | None:
+    """The region a HeadBucket answer (or error) names: ``BucketRegion`` in newer models, the
+    ``x-amz-bucket-region`` header in every botocore."""
+    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    region = response.get("BucketRegion") or headers.get("x-amz-bucket-region")
+    return str(region) if region else None
 
 
 def _error_message(exc: BaseException) -> str:
@@ -211,7 +229,8 @@ class SageMakerInventory(Inventory):
         else:
             retries["total_max_attempts"] = max_attempts
         config = Config(region_name=region, retries=retries, user_agent_extra="mimsreg")
-        return self._session.client(service, config=config)  # type: ignore[call-overload]
+        client = self._session.client(service, config=config)  # type: ignore[call-overload]
+        return adapt_client(client)
 
     def _client(self, region: str, service: str) -> Any:
         """The region's client for ``service``: the caller's, or made once when first needed.
@@ -222,7 +241,8 @@ class SageMakerInventory(Inventory):
         """
         given = self._clients.get(region)
         if given is not None:
-            return getattr(given, service)
+            # The caller's client too may be older than the members mimsreg sends.
+            return adapt_client(getattr(given, service))
         with self._lock:
             made = self._made.get((region, service))
             if made is None:
@@ -239,7 +259,7 @@ class SageMakerInventory(Inventory):
         """The region's clients, made once (under a lock: sessions are not thread-safe)."""
         given = self._clients.get(region)
         if given is not None:
-            return given
+            return RegionClients(s3=adapt_client(given.s3), sagemaker=adapt_client(given.sagemaker))
         return RegionClients(s3=self._s3(region), sagemaker=self._sagemaker(region))
 
     def default_regions(self) -> list[str]:
@@ -264,6 +284,7 @@ class SageMakerInventory(Inventory):
         return [region]
 
     # --- plan-level hooks ---------------------------------------------------------------------
+    @maps_aws_errors
     def prepare(self, plan: RegistrationPlan) -> None:
         """Check every region has a bucket, before any region writes anything.
 
@@ -273,6 +294,41 @@ class SageMakerInventory(Inventory):
             plan.spec.require_bucket(region.region)
         with self._lock:
             self._planned.update(r.region for r in plan.regions)
+        targets = sorted({(r.region, self._bucket(r)) for r in plan.regions})
+        if len(targets) == 1:
+            problems = [self._bucket_problem(*targets[0])]
+        else:
+            with ThreadPoolExecutor(len(targets), thread_name_prefix="mimsreg-bucket") as pool:
+                problems = list(pool.map(lambda target: self._bucket_problem(*target), targets))
+        found = [problem for problem in problems if problem]
+        if found:
+            raise BadInputError("\n".join(found))
+
+    def _bucket_problem(self, region: str, bucket: str) -> str | None:
+        """Why ``bucket`` cannot hold ``region``'s artifacts (absent, or in another region:
+        ``ModelDataUrl`` must be in the package's region), or None. HeadBucket answers with the
+        bucket's region, also when botocore followed S3's redirect to it."""
+        try:
+            response: Mapping[str, Any] = self._s3(region).head_bucket(Bucket=bucket)
+        except Exception as exc:
+            response = getattr(exc, "response", None) or {}
+            if _bucket_region(response) is None:
+                if _error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+                    return f"bucket: s3://{bucket} (for {region}) does not exist"
+                if _error_code(exc) in ("403", "AccessDenied", "Forbidden"):
+                    return (
+                        f"bucket: s3://{bucket} (for {region}) cannot be reached with these "
+                        "credentials (403): check the bucket name and s3:ListBucket on it"
+                    )
+                raise
+        actual = _bucket_region(response)
+        if actual is not None and actual != region:
+            return (
+                f"bucket: s3://{bucket} is in {actual}, not in {region}: a model version must "
+                f"keep its artifacts in its own region; give {region} a bucket there (a mapping "
+                "region → bucket, or a name with {region})"
+            )
+        return None
 
     @staticmethod
     def _bucket(plan: RegionPlan) -> str:
@@ -483,7 +539,7 @@ class SageMakerInventory(Inventory):
         try:
             sagemaker.create_model_package_group(
                 ModelPackageGroupName=plan.group,
-                ModelPackageGroupDescription=description[:1024],
+                ModelPackageGroupDescription=entity_description(description),
                 Tags=[*tags, {"Key": "mimsreg:managed", "Value": "true"}],
             )
         except Exception as exc:
@@ -580,7 +636,7 @@ class SageMakerInventory(Inventory):
         if not documents:
             write_documents()
         schema_uri, record_uri = documents
-        request = self.create_request(plan, model_data_url, schema_uri, record_uri, payload_url)
+        request = self._request(plan, model_data_url, schema_uri, record_uri, payload_url)
         # The lookup and the create under the group's lease: a concurrent writer of the same
         # identity waits, then finds this version (see create_lock).
         lock = CreateLock(
@@ -624,13 +680,43 @@ class SageMakerInventory(Inventory):
         own client when clients were given."""
         given = self._clients.get(region)
         if given is not None:
-            return given.sagemaker
+            return adapt_client(given.sagemaker)
         with self._lock:
             made = self._made.get((region, "sagemaker-once"))
             if made is None:
                 made = self._make_client(region, "sagemaker", max_attempts=1)
                 self._made[(region, "sagemaker-once")] = made
             return made
+
+    def _request(
+        self,
+        plan: RegionPlan,
+        model_data_url: str,
+        schema_uri: str,
+        record_uri: str,
+        payload_url: str | None,
+    ) -> dict[str, Any]:
+        """``create_request`` with the region client's instance-type enums."""
+        sagemaker = self._sagemaker(plan.region)
+        realtime_types = enum_values(sagemaker, "ProductionVariantInstanceType")
+        inference = str(plan.record["inference_instance_type"])
+        if realtime_types is not None and inference not in realtime_types:
+            warnings.warn(
+                f"{plan.region}: inference_instance_type {inference!r} is not a real-time "
+                "inference instance type SageMaker knows (ProductionVariantInstanceType); it is "
+                "left out of SupportedRealtimeInferenceInstanceTypes",
+                RegistryWarning,
+                stacklevel=2,
+            )
+        return self.create_request(
+            plan,
+            model_data_url,
+            schema_uri,
+            record_uri,
+            payload_url,
+            transform_types=enum_values(sagemaker, "TransformInstanceType"),
+            realtime_types=realtime_types,
+        )
 
     @staticmethod
     def create_request(
@@ -639,14 +725,22 @@ class SageMakerInventory(Inventory):
         schema_uri: str,
         record_uri: str,
         payload_url: str | None = None,
+        *,
+        transform_types: frozenset[str] | None = None,
+        realtime_types: frozenset[str] | None = None,
     ) -> dict[str, Any]:
-        """The CreateModelPackage request for a region plan (pure; pinned by Stubber tests)."""
+        """The CreateModelPackage request for a region plan (pure; pinned by Stubber tests).
+
+        ``transform_types``/``realtime_types``: the client's ``TransformInstanceType`` and
+        ``ProductionVariantInstanceType`` enums; instance types outside them are left out, as
+        SageMaker refuses them (see ``mimsreg.engine.aws_rules``).
+        """
         record = plan.record
-        instance_types = list(
-            dict.fromkeys(
-                [record["inference_instance_type"], *record["load_test"]["instance_types"]]
-            )
+        inference = str(record["inference_instance_type"])
+        realtime = within(
+            dict.fromkeys([inference, *record["load_test"]["instance_types"]]), realtime_types
         )
+        transform = within([inference], transform_types)
         metadata = {
             META + "identity": plan.identity,
             META + "sha256": plan.sha256,
@@ -667,30 +761,35 @@ class SageMakerInventory(Inventory):
             f"{record['model_registration_objective']} model of {record['model_owner']} "
             f"({record['model_registration_domain']}), registered by mimsreg"
         )
+        specification: dict[str, Any] = {
+            "Containers": [
+                {
+                    "Image": plan.image_uri,
+                    "Environment": dict(plan.environment),
+                    "ModelDataUrl": model_data_url,
+                    "Framework": str(record["framework"]).upper(),
+                    "FrameworkVersion": str(record["framework_version"]),
+                }
+            ],
+            "SupportedContentTypes": list(record["content_types"]),
+            "SupportedResponseMIMETypes": list(record["response_types"]),
+        }
+        if realtime:
+            specification["SupportedRealtimeInferenceInstanceTypes"] = realtime
+        if transform:
+            specification["SupportedTransformInstanceTypes"] = transform
+        # No Tags: SageMaker refuses them on versions (the group carries them).
         request: dict[str, Any] = {
             "ModelPackageGroupName": plan.group,
-            "ModelPackageDescription": str(description)[:1024],
-            "InferenceSpecification": {
-                "Containers": [
-                    {
-                        "Image": plan.image_uri,
-                        "Environment": dict(plan.environment),
-                        "ModelDataUrl": model_data_url,
-                        "Framework": str(record["framework"]).upper(),
-                        "FrameworkVersion": str(record["framework_version"]),
-                    }
-                ],
-                "SupportedContentTypes": list(record["content_types"]),
-                "SupportedResponseMIMETypes": list(record["response_types"]),
-                "SupportedRealtimeInferenceInstanceTypes": instance_types,
-                "SupportedTransformInstanceTypes": [record["inference_instance_type"]],
-            },
+            "ModelPackageDescription": entity_description(str(description)),
+            "InferenceSpecification": specification,
             "ModelApprovalStatus": record["approval_status"],
-            "CustomerMetadataProperties": {k: v[:256] for k, v in metadata.items()},
+            "CustomerMetadataProperties": {
+                k: encode_metadata_value(v) for k, v in metadata.items()
+            },
             "MetadataProperties": {"GeneratedBy": str(execution or "mimsreg")[:1024]},
             "Domain": "MACHINE_LEARNING",
             "ClientToken": plan.client_token,
-            "Tags": [{"Key": k, "Value": v} for k, v in sorted((record.get("tags") or {}).items())],
         }
         if payload_url:
             request["SamplePayloadUrl"] = payload_url
@@ -699,7 +798,8 @@ class SageMakerInventory(Inventory):
         return request
 
     def _record(self, region: str, group: str, package: Mapping[str, Any]) -> VersionRecord:
-        metadata = package.get("CustomerMetadataProperties") or {}
+        stored = package.get("CustomerMetadataProperties") or {}
+        metadata = {key: decode_metadata_value(str(value)) for key, value in stored.items()}
         containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
         created_at = _timestamp(package.get("CreationTime"))
         return VersionRecord(
@@ -827,7 +927,7 @@ class SageMakerInventory(Inventory):
         self._sagemaker(region).update_model_package(
             ModelPackageArn=current.id,
             ModelApprovalStatus=status,  # type: ignore[arg-type]
-            ApprovalDescription=description[:1024],
+            ApprovalDescription=entity_description(description),
         )
         history_uri = _history_uri(current.record.get("record_uri"))
         if history_uri is not None:
