@@ -197,3 +197,33 @@ def test_a_renewal_whose_answer_was_lost_keeps_the_lease() -> None:
     assert lease(client)["holder"] == lock.token
     lock.release()
     assert not lock_exists(client)
+
+
+def test_a_lease_is_judged_by_s3s_clock_not_the_holders() -> None:
+    """A holder whose clock is an hour slow writes an ``expires_at`` already past; the lease
+    still holds, because expiry is S3's ``Date`` minus the object's ``LastModified``."""
+    client = s3()
+    slow = CreateLock(client, BUCKET, "g", REGION, clock=lambda: time.time() - 3600)
+    slow.acquire()
+    try:
+        assert lease(client)["expires_at"] < time.time()
+        waiter = CreateLock(client, BUCKET, "g", REGION, wait_seconds=1.0)
+        with pytest.raises(LockTimeoutError):
+            waiter.acquire()
+        assert lease(client)["holder"] == slow.token
+    finally:
+        slow.release()
+
+
+def test_release_deletes_only_the_lease_it_wrote() -> None:
+    """The release is a delete conditional on the ETag the holder last wrote (``If-Match``)."""
+    client = s3()
+    sent: list[Any] = []
+    client.meta.events.register(
+        "before-send.s3.DeleteObject", lambda request, **_: sent.append(request)
+    )
+    with CreateLock(client, BUCKET, "g", REGION) as lock:
+        etag = lock._etag
+    (delete,) = sent
+    assert delete.headers["If-Match"] == str(etag).encode()
+    assert client.list_objects_v2(Bucket=BUCKET, Prefix="mimsreg/locks/")["KeyCount"] == 0

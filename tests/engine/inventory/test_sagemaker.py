@@ -36,8 +36,9 @@ def test_three_regions_then_rerun_creates_nothing(tmp_path: Path) -> None:
     assert [(r.region, r.version, r.status) for r in results] == [
         (region, 1, CREATED) for region in TEST_REGIONS
     ]
-    # Per region: schema, record and approval history documents, and the create lock's lease.
-    uploads = sum(n for k, n in calls.items() if k.endswith(":PutObject") and n) - 4 * 3
+    # Per region: schema, record and approval history documents, the create lock's lease, and
+    # the version index (the group's "complete" marker, the entry before and after the create).
+    uploads = sum(n for k, n in calls.items() if k.endswith(":PutObject") and n) - 7 * 3
     copies = sum(n for k, n in calls.items() if k.endswith(":CopyObject"))
     assert (uploads, copies) == (1, 2), calls  # uploaded once, copied server side twice
     for region in TEST_REGIONS:  # the lease was released

@@ -157,6 +157,7 @@ def test_approve_sends_only_the_approval_fields(
         "ModelPackageGroupName": GROUP,
         "SortBy": "CreationTime",
         "SortOrder": "Descending",
+        "MaxResults": 100,
     }
     stubber.add_response("list_model_packages", listing, list_params)
     stubber.add_response(

@@ -15,12 +15,15 @@ Portable (runs in the processing job on Python 3.9): stdlib and botocore errors 
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import json
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -47,6 +50,20 @@ _ABSENT = ("NoSuchKey", "404", "NotFound")
 
 def lock_key(group: str) -> str:
     return f"{LOCK_PREFIX}{group}.json"
+
+
+def _s3_age(response: Any) -> float | None:
+    """Seconds since the object was last written, by S3's clock: the response's ``Date`` minus
+    its ``LastModified`` (both whole seconds); None when either is missing."""
+    headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    modified = response.get("LastModified")
+    try:
+        now = email.utils.parsedate_to_datetime(str(headers["date"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(modified, datetime):
+        return None
+    return (now - modified).total_seconds()
 
 
 def _code(exc: BaseException) -> str:
@@ -113,7 +130,10 @@ class CreateLock:
         return str(response["ETag"])
 
     def _read(self) -> tuple[str, dict[str, Any]] | None:
-        """(ETag, document) of the current lease; None when there is none."""
+        """(ETag, document) of the current lease; None when there is none. The document gains
+        ``_expired``: judged by S3's clock (its ``Date`` now minus the object's
+        ``LastModified``) against the lease's length, so a holder's or waiter's wrong clock
+        cannot end a lease early; by the holder's ``expires_at`` only when S3 gave no times."""
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self.key)
         except Exception as exc:
@@ -123,8 +143,18 @@ class CreateLock:
         try:
             document = json.loads(response["Body"].read())
         except ValueError:
-            document = {}  # unreadable: treated as expired, so it cannot block forever
-        return str(response["ETag"]), document if isinstance(document, dict) else {}
+            document = None
+        if not isinstance(document, dict) or "holder" not in document:
+            # Unreadable: treated as expired, so it cannot block forever.
+            return str(response["ETag"]), {"_expired": True}
+        lease = float(document.get("lease_seconds") or self._lease)
+        age = _s3_age(response)
+        if age is not None:
+            # S3's times are whole seconds: one more second before a lease counts as run out.
+            document["_expired"] = age >= lease + 1.0
+        else:
+            document["_expired"] = float(document.get("expires_at") or 0) <= self._clock()
+        return str(response["ETag"]), document
 
     # --- acquire / renew / release -------------------------------------------------------------
     def acquire(self) -> None:
@@ -144,7 +174,7 @@ class CreateLock:
                 # Our own write landed but its answer was lost, and the retry found it.
                 self._etag = etag
                 break
-            if float(document.get("expires_at") or 0) <= self._clock():
+            if document["_expired"]:
                 try:
                     self._etag = self._put(IfMatch=etag)  # take over the expired lease
                     break
@@ -205,12 +235,11 @@ class CreateLock:
             self._renewer = None
         if self._lost or self._etag is None:
             return
-        try:
-            current = self._read()
-            if current is not None and current[1].get("holder") == self.token:
-                self._s3.delete_object(Bucket=self.bucket, Key=self.key)
-        except Exception:  # an unreleased lease expires; gc removes it
-            pass
+        # Only the lease as we last wrote it: a lease taken over meanwhile has another ETag and
+        # the delete is refused (412), never removing the new holder's lease. Refused or
+        # unreachable, an unreleased lease expires and gc removes it.
+        with contextlib.suppress(Exception):
+            self._s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=str(self._etag))
         self._etag = None
 
     def __enter__(self) -> CreateLock:

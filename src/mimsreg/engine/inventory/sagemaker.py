@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import random
 import threading
@@ -61,7 +62,8 @@ from mimsreg.engine.inventory.gc import (
     select_garbage,
     select_uploads,
 )
-from mimsreg.engine.plan import RegionPlan, RegistrationPlan
+from mimsreg.engine.inventory.version_index import VersionIndex
+from mimsreg.engine.plan import RegionPlan, RegistrationPlan, client_token
 
 if TYPE_CHECKING:
     import boto3
@@ -75,6 +77,7 @@ META = "mimsreg:"  # prefix of our CustomerMetadataProperties keys
 MULTIPART_CHUNK = 16 * 1024 * 1024
 MAX_CONCURRENCY = 8
 DEFAULT_MAX_ATTEMPTS = 8
+_UNKNOWN = object()  # a lookup only a listing of the group can answer
 GROUP_HINT_SECONDS = 60.0  # how long what a lookup saw of a group may stand in for a describe
 
 
@@ -212,6 +215,12 @@ class SageMakerInventory(Inventory):
         self._uploading: set[str] = set()
         # (region, group) → (monotonic time, exists) as the last find_version saw it
         self._group_hints: dict[tuple[str, str], tuple[float, bool]] = {}
+        # What the prepared plans say of each region: its bucket and KMS key (the version index
+        # lives there), the groups whose index is complete, identities whose creation failed.
+        self._buckets: dict[str, str] = {}
+        self._kms_keys: dict[str, str | None] = {}
+        self._complete: set[tuple[str, str]] = set()
+        self._failed: dict[tuple[str, str], str] = {}
         self._hints_lock = threading.Lock()
 
     # --- clients ------------------------------------------------------------------------------
@@ -294,6 +303,10 @@ class SageMakerInventory(Inventory):
             plan.spec.require_bucket(region.region)
         with self._lock:
             self._planned.update(r.region for r in plan.regions)
+            for region_plan in plan.regions:
+                self._buckets[region_plan.region] = self._bucket(region_plan)
+                kms = region_plan.record.get("kms_key_id")
+                self._kms_keys[region_plan.region] = str(kms) if kms else None
         targets = sorted({(r.region, self._bucket(r)) for r in plan.regions})
         if len(targets) == 1:
             problems = [self._bucket_problem(*targets[0])]
@@ -563,6 +576,7 @@ class SageMakerInventory(Inventory):
             "ModelPackageGroupName": group,
             "SortBy": "CreationTime",
             "SortOrder": "Descending",
+            "MaxResults": 100,  # the most a page may hold: 10 pages for 1,000 versions, not 100
         }
         while True:
             try:
@@ -588,13 +602,81 @@ class SageMakerInventory(Inventory):
 
     @maps_aws_errors
     def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
-        arns = self._package_arns(region, group, note_group=True)
-        for arn in arns:
+        """The version of ``identity`` in the group, or None. Through the group's index when the
+        region's bucket is known (O(1): see ``version_index``), else by listing the group. A
+        version whose creation failed (``ModelPackageStatus: Failed``) is never the answer."""
+        index = self._version_index(region, group)
+        if index is not None:
+            found = self._find_indexed(region, group, identity, index)
+            if found is not _UNKNOWN:
+                return cast("VersionRecord | None", found)
+        found_by_listing = self._find_by_listing(region, group, identity)
+        if index is not None and found_by_listing is not None:
+            index.created(identity, found_by_listing.id)  # heal a "creating" or stale entry
+        return found_by_listing
+
+    def _version_index(self, region: str, group: str) -> VersionIndex | None:
+        bucket = self._buckets.get(region)
+        if bucket is None:
+            return None
+        return VersionIndex(self._s3(region), bucket, group, self._kms_keys.get(region))
+
+    def _find_indexed(
+        self, region: str, group: str, identity: str, index: VersionIndex
+    ) -> VersionRecord | object | None:
+        """What the index says, verified; ``_UNKNOWN`` when only a listing can tell."""
+        entry = index.entry(identity)
+        if entry is None:
+            if (region, group) in self._complete or index.is_complete():
+                self._complete.add((region, group))
+                self._note_group(region, group, True)
+                return None
+            return _UNKNOWN
+        arn = entry.get("arn")
+        if not arn:
+            return _UNKNOWN  # "creating": a registration stopped between its create and here
+        try:
+            package = self._describe(region, str(arn))
+        except Exception as exc:
+            if _error_code(exc) == "ValidationException":
+                return _UNKNOWN  # deleted meanwhile
+            raise
+        if self._usable(region, identity, package) is None:
+            return None if package.get("ModelPackageStatus") == "Failed" else _UNKNOWN
+        self._note_group(region, group, True)
+        return self._record(region, group, package)
+
+    def _usable(
+        self, region: str, identity: str, package: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """``package`` when it is the version of ``identity`` and did not fail to be created."""
+        metadata = package.get("CustomerMetadataProperties") or {}
+        if decode_metadata_value(str(metadata.get(META + "identity", ""))) != identity:
+            return None
+        if package.get("ModelPackageStatus") == "Failed":
+            with self._hints_lock:  # its ClientToken would return the failed one again
+                self._failed[(region, identity)] = str(package.get("ModelPackageArn"))
+            return None
+        return package
+
+    def _find_by_listing(self, region: str, group: str, identity: str) -> VersionRecord | None:
+        for arn in self._package_arns(region, group, note_group=True):
             package = self._describe(region, arn)
-            metadata = package.get("CustomerMetadataProperties") or {}
-            if metadata.get(META + "identity") == identity:
+            if self._usable(region, identity, package) is not None:
                 return self._record(region, group, package)
         return None
+
+    def _index_all(self, region: str, group: str, index: VersionIndex) -> None:
+        """Index every version of the group mimsreg made, then mark the index complete."""
+        indexed: dict[str, str] = {}
+        for arn in self._package_arns(region, group):
+            package = self._describe(region, arn)
+            metadata = package.get("CustomerMetadataProperties") or {}
+            identity = decode_metadata_value(str(metadata.get(META + "identity", "")))
+            if identity and package.get("ModelPackageStatus") != "Failed":
+                indexed.setdefault(identity, arn)  # newest first: the newest of an identity
+        index.mark_complete(indexed)
+        self._complete.add((region, group))
 
     @maps_aws_errors
     def create_version(
@@ -642,14 +724,20 @@ class SageMakerInventory(Inventory):
         lock = CreateLock(
             self._s3(plan.region), self._bucket(plan), plan.group, plan.region, kms_key_id=kms
         )
+        index = VersionIndex(self._s3(plan.region), self._bucket(plan), plan.group, kms)
         with lock:
             existing = self.find_version(plan.region, plan.group, plan.identity)
             if existing is not None:  # a concurrent writer registered it meanwhile
                 return CreateOutcome(existing, False)
+            if (plan.region, plan.group) not in self._complete and not index.is_complete():
+                self._index_all(plan.region, plan.group, index)
+            request["ClientToken"] = self._client_token(plan)
+            index.creating(plan.identity, str(request["ClientToken"]))
             actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
             first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
             self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
             arn = self._create_package(plan, request, lock)
+            index.created(plan.identity, arn)
         package = self._describe(plan.region, arn)
         return CreateOutcome(self._record(plan.region, plan.group, package), True)
 
@@ -674,6 +762,15 @@ class SageMakerInventory(Inventory):
             existing = self.find_version(plan.region, plan.group, plan.identity)
             if existing is not None:
                 return existing.id
+
+    def _client_token(self, plan: RegionPlan) -> str:
+        """The plan's token; after a failed creation of the same identity, a token of its own
+        (SageMaker would answer the failed version's token with the failed version)."""
+        with self._hints_lock:
+            failed = self._failed.get((plan.region, plan.identity))
+        if failed is None:
+            return plan.client_token
+        return client_token(hashlib.sha256(f"{plan.identity}:{failed}".encode()).hexdigest())
 
     def _sagemaker_once(self, region: str) -> Any:
         """A SageMaker client that sends each request once (botocore retries off); the caller's
