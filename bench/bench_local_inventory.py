@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import make_plan, write_model_archive  # noqa: E402
+from tests.support.helpers import make_plan, write_model_archive  # noqa: E402
 
 from bench._report import update_section  # noqa: E402
 from mimsreg.engine.execute import execute_plan  # noqa: E402

@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.helpers import make_plan, write_model_archive  # noqa: E402
+from tests.support.helpers import make_plan, write_model_archive  # noqa: E402
 
 from bench._aws import (  # noqa: E402
     Server,

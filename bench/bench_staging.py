@@ -94,7 +94,7 @@ def artifact_file(size_mib: int) -> tuple[Path, str]:
 
 def pickled_plan(path: Path, sha256: str, label: str) -> Path:
     """The one-region registration plan of ``path``, pickled for the child to load."""
-    from tests.helpers import fake_image, seed_spec
+    from tests.support.helpers import fake_image, seed_spec
 
     from mimsreg.engine.package import PackageManifest, PackageMember
     from mimsreg.engine.plan import RegistrationContext, build_plan

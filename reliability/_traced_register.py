@@ -97,13 +97,13 @@ def _after_create(region: str) -> Callable[..., None]:
 
 
 def install() -> None:
-    import mimsreg.api as api
     import mimsreg.engine.execute as execute
+    import mimsreg.engine.register as flow
     from mimsreg.engine.inventory.local import LocalInventory
     from mimsreg.engine.inventory.sagemaker import SageMakerInventory
 
-    api.inspect_package = _before("inspect", api.inspect_package)  # type: ignore[assignment]
-    api.prepare_payload = _before("payload", api.prepare_payload)  # type: ignore[assignment]
+    flow.inspect_package = _before("inspect", flow.inspect_package)  # type: ignore[assignment]
+    flow.prepare_payload = _before("payload", flow.prepare_payload)  # type: ignore[assignment]
 
     register_region = execute._register_region
 

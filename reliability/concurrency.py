@@ -50,7 +50,7 @@ from reliability.crash import (  # noqa: E402
     config_file,
     tally,
 )
-from tests.helpers import write_model_archive  # noqa: E402
+from tests.support.helpers import write_model_archive  # noqa: E402
 
 SAME, DIFFERENT = "same model", "different models"
 # The child: import the CLI (the slow part), wait for the common start, then run it.

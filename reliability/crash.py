@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _aws import create_buckets, machine_facts, moto_server, use_fake_credentials  # noqa: E402
 from tests.conftest import SEED_EXAMPLE  # noqa: E402
-from tests.helpers import write_model_archive  # noqa: E402
+from tests.support.helpers import write_model_archive  # noqa: E402
 
 TRACED = Path(__file__).resolve().parent / "_traced_register.py"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")

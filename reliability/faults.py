@@ -151,7 +151,7 @@ def run_rate(
     config = work / "config.json"
     for number in range(registrations):
         if number % 2 == 0:
-            from tests.helpers import write_model_archive
+            from tests.support.helpers import write_model_archive
 
             size = 20 * MIB if number % 10 == 0 else MIB
             model = write_model_archive(work / f"{label}-{number}.tar.gz", rng.randbytes(size))

@@ -6,10 +6,10 @@ Run: ``make reliability-fuzz`` (or ``.venv/bin/python reliability/fuzz.py [--con
 
 Each example is a whole CLI run, ``mimsreg register MODEL --config FILE --json``, in process
 (click's runner: an uncaught exception is caught and counted, not lost), every 50th also as a real
-process (no traceback may reach a user's terminal). The checks are ``tests/fuzzing.py``'s: exit 0
-or 2, no traceback, a refused run prints a bounded message naming the file at fault and leaves
-the inventory as it was (SQLite rows and store files; S3 objects, multipart uploads and model
-packages on moto).
+process (no traceback may reach a user's terminal). The checks are
+``tests/support/fuzzing.py``'s: exit 0 or 2, no traceback, a refused run prints a bounded message
+naming the file at fault and leaves the inventory as it was (SQLite rows and store files; S3
+objects, multipart uploads and model packages on moto).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 from hypothesis.strategies import SearchStrategy  # noqa: E402
 from tests.conftest import SEED_EXAMPLE  # noqa: E402
-from tests.fuzzing import (  # noqa: E402
+from tests.support.fuzzing import (  # noqa: E402
     Tally,
     World,
     archive_bytes,
@@ -42,7 +42,7 @@ from tests.fuzzing import (  # noqa: E402
     serialise,
     write_config,
 )
-from tests.helpers import write_model_archive  # noqa: E402
+from tests.support.helpers import write_model_archive  # noqa: E402
 
 SUBPROCESS_EVERY = 50
 T = TypeVar("T")
@@ -118,8 +118,8 @@ def fuzz_archives(
 
 
 def hostile(world: World, folder: Path, processes: bool = True) -> Tally:
-    """The hand-made hostile archives of tests/archives.py, in process and (``processes``) as a
-    process each."""
+    """The hand-made hostile archives of tests/support/archives.py, in process and
+    (``processes``) as a process each."""
     tally = Tally()
     config = folder / "config.json"
     config.write_bytes(serialise({**SEED_EXAMPLE, **world.config_extra()}, "json"))
@@ -247,14 +247,14 @@ def report(results: list[tuple[str, str, Tally, float]], options: argparse.Names
 METHOD = """
 Each example is a whole `mimsreg register MODEL --config FILE --json` run, in process through
 click's runner (an uncaught exception is counted, not lost) and every 50th again as a real
-process. Config files (`tests/fuzzing.py`): the seed's config with fields removed, retyped or
-added (unicode, huge integers, NaN, 3,000-character strings, keys with newlines), arbitrary
-mappings, arbitrary text and bytes, a fixed set of structural attacks (3,000-deep nesting,
+process. Config files (`tests/support/fuzzing.py`): the seed's config with fields removed,
+retyped or added (unicode, huge integers, NaN, 3,000-character strings, keys with newlines),
+arbitrary mappings, arbitrary text and bytes, a fixed set of structural attacks (3,000-deep nesting,
 100,000 open brackets, a YAML alias bomb, a UTF-8 BOM, a 6,000-digit number, a 6,000-character
 source_dir, a python/object tag, empty and UTF-32 files), each in JSON or YAML, sometimes with
 bytes flipped, sometimes with the wrong suffix. Archives: a real model archive (pax headers,
 symlink, hard link) with bytes changed (header checksums optionally repaired), truncated, gzipped
-or not, and arbitrary bytes; then the hand-made hostile corpus of `tests/archives.py` (path
+or not, and arbitrary bytes; then the hand-made hostile corpus of `tests/support/archives.py` (path
 traversal, links out, devices, bombs). A run holds when it exits 0 or 2, prints no traceback, and
 a refusal prints at most 8,000 characters naming the file at fault and leaves the inventory as it
 was (SQLite rows and store files; S3 objects, multipart uploads and model packages).

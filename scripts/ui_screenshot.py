@@ -17,8 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # the seed and browser helpers live in tests/
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tests.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve  # noqa: E402
-from tests.ui_seed import FRAUD, seed_ui_inventory  # noqa: E402
+from tests.support.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve  # noqa: E402
+from tests.support.ui_seed import FRAUD, seed_ui_inventory  # noqa: E402
 
 from mimsreg.engine.inventory.local import LocalInventory  # noqa: E402
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mimsreg import ConfigError, FieldError, ModelRegistrationConfig
 from mimsreg.config import PlaceholderWarning
-from tests.fuzzing import FIELDS, values
+from tests.support.fuzzing import FIELDS, values
 
 configs = st.dictionaries(
     st.one_of(st.sampled_from(FIELDS), st.text(max_size=12)), values, max_size=8

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from mimsreg.cli import IAM_POLICY_KINDS, cli
+from mimsreg.cli import IAM_POLICY_KINDS
 from mimsreg.errors import BadInputError
 from mimsreg.iam import POLICY_KINDS, iam_policy, partition_of, registration_policy
 from tests.conftest import SEED_EXAMPLE
-from tests.helpers import seed_spec
+from tests.support.cli import invoke
+from tests.support.helpers import seed_spec
 
 ACCOUNT = "123456789012"
 GROUP = "BuyerSellerMessaging-FraudDetection"
@@ -271,7 +271,7 @@ def test_a_key_of_another_region_or_a_missing_mapping_entry_is_refused() -> None
 
 def test_policy_needs_a_bucket() -> None:
     """A target region without a bucket is bad input, naming the field and region."""
-    with pytest.raises(BadInputError, match="no S3 bucket for region eu-west-1"):
+    with pytest.raises(BadInputError, match="no S3 bucket for region 'eu-west-1'"):
         registration_policy(seed_spec(bucket={"us-east-1": "b"}), ["us-east-1", "eu-west-1"])
 
 
@@ -305,7 +305,7 @@ def write_config(tmp_path: Path, **changes: Any) -> Path:
 def test_cli_prints_the_register_policy_by_default(tmp_path: Path) -> None:
     """Without --for, the registration policy (as before), for every --region given."""
     config = write_config(tmp_path, kms_key_id={"NA": US_KEY, "EU": EU_KEY})
-    result = CliRunner().invoke(cli, ["iam-policy", str(config), "--region", "NA,EU"])
+    result = invoke("iam-policy", str(config), "--region", "NA,EU")
     assert result.exit_code == 0, result.output
     policy = json.loads(result.stdout)
     assert policy["Version"] == "2012-10-17"
@@ -319,7 +319,7 @@ def test_cli_for_each_kind(tmp_path: Path) -> None:
     """Every --for prints a policy; approve is the one with UpdateModelPackage."""
     config = write_config(tmp_path)
     for kind in POLICY_KINDS:
-        result = CliRunner().invoke(cli, ["iam-policy", str(config), "--for", kind])
+        result = invoke("iam-policy", str(config), "--for", kind)
         assert result.exit_code == 0, (kind, result.output)
         granted = actions(json.loads(result.stdout))
         assert ("sagemaker:UpdateModelPackage" in granted) == (kind == "approve"), kind
@@ -329,7 +329,7 @@ def test_cli_partitions(tmp_path: Path) -> None:
     """China and GovCloud regions print arn:aws-cn: and arn:aws-us-gov: ARNs."""
     config = write_config(tmp_path)
     for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")):
-        result = CliRunner().invoke(cli, ["iam-policy", str(config), "--region", region])
+        result = invoke("iam-policy", str(config), "--region", region)
         assert result.exit_code == 0, result.output
         arns = [r for r in resources(json.loads(result.stdout)) if r != "*"]
         assert all(r.startswith(f"arn:{partition}:") for r in arns)
@@ -338,7 +338,7 @@ def test_cli_partitions(tmp_path: Path) -> None:
 def test_cli_warnings_go_to_stderr(tmp_path: Path) -> None:
     """Warnings (here: registering as Approved) are on stderr; stdout stays valid JSON."""
     config = write_config(tmp_path, approval_status="Approved")
-    result = CliRunner().invoke(cli, ["iam-policy", str(config)])
+    result = invoke("iam-policy", str(config))
     assert result.exit_code == 0
     json.loads(result.stdout)
     assert "warning: approval_status is Approved" in result.stderr
@@ -347,12 +347,12 @@ def test_cli_warnings_go_to_stderr(tmp_path: Path) -> None:
 def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
     """A bad --for, or a config without a bucket, exits 2 with the reason on stderr."""
     config = write_config(tmp_path)
-    bad = CliRunner().invoke(cli, ["iam-policy", str(config), "--for", "admin"])
+    bad = invoke("iam-policy", str(config), "--for", "admin")
     assert bad.exit_code == 2
     assert "'admin' is not one of 'register', 'approve', 'gc', 'pipeline-role'" in bad.stderr
     assert bad.stdout == ""
     no_bucket = tmp_path / "n.yaml"
     no_bucket.write_text(yaml.safe_dump(SEED_EXAMPLE))
-    failed = CliRunner().invoke(cli, ["iam-policy", str(no_bucket)])
+    failed = invoke("iam-policy", str(no_bucket))
     assert failed.exit_code == 2
     assert "bucket" in failed.stderr

@@ -7,14 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from reliability.fuzz import fuzz_archives, fuzz_configs, hostile
 
 from mimsreg import ConfigError, ModelRegistrationConfig
-from mimsreg.cli import cli
 from tests.conftest import SEED_EXAMPLE
-from tests.fuzzing import STRUCTURAL_ATTACKS, World, register_in_process, write_config
-from tests.helpers import write_model_archive
+from tests.support.cli import invoke
+from tests.support.fuzzing import STRUCTURAL_ATTACKS, World, register_in_process, write_config
+from tests.support.helpers import write_model_archive
 
 
 def test_generated_configs_are_registered_or_refused_cleanly(tmp_path: Path) -> None:
@@ -96,9 +95,8 @@ def test_a_refusal_from_the_cli_names_the_config_file_and_exits_2(tmp_path: Path
     model = write_model_archive(tmp_path / "model.tar.gz", b"m" * 100)
     config = tmp_path / "deep.json"
     config.write_text('{"tags": ' + "[" * 5000 + "]" * 5000 + "}")
-    result = CliRunner().invoke(
-        cli,
-        ["register", str(model), "--config", str(config)],
+    result = invoke(
+        *["register", str(model), "--config", str(config)],
         env={"MIMSREG_HOME": str(tmp_path / "home")},
     )
     assert result.exit_code == 2

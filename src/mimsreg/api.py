@@ -1,17 +1,17 @@
 """The Python entry points: ``mimsreg.register`` and ``mimsreg.plan_registration``.
 
-The I/O shell around the pure core: load the configuration, inspect the archive, build the plan,
-then hand it to the executor with an inventory backend.
+A thin shell over the engine's register flow (:mod:`mimsreg.engine.register`): it turns a
+configuration (object, mapping or file) into a spec, an inventory URI into a backend, and
+``check=True`` into the conformance check.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +19,8 @@ from typing import Any
 
 from mimsreg.check import CheckReport, check_model
 from mimsreg.config import ModelRegistrationConfig
-from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_results
+from mimsreg.engine import register as engine
+from mimsreg.engine.execute import RegistrationResult
 from mimsreg.engine.inventory import Inventory, open_inventory
 from mimsreg.engine.inventory.base import Progress
 from mimsreg.engine.inventory.gc import (
@@ -28,9 +29,9 @@ from mimsreg.engine.inventory.gc import (
     StoredObject,
     select_temporary_folders,
 )
-from mimsreg.engine.package import inspect_package
 from mimsreg.engine.payload import PreparedPayload, prepare_payload
-from mimsreg.engine.plan import RegistrationContext, RegistrationPlan, build_plan
+from mimsreg.engine.plan import RegistrationContext, RegistrationPlan
+from mimsreg.engine.register import COPYING, INSPECTING, current_context
 from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import CheckFailedError
 
@@ -48,8 +49,6 @@ __all__ = [
 
 ConfigLike = ModelRegistrationConfig | RegistrationSpec | Mapping[str, Any] | str | Path
 
-PIPELINE_EXECUTION_ENV = "MIMSREG_PIPELINE_EXECUTION_ID"
-
 
 def to_spec(config: ConfigLike) -> RegistrationSpec:
     """A :class:`RegistrationSpec` from a config object, a spec, a mapping or a config file path."""
@@ -62,19 +61,6 @@ def to_spec(config: ConfigLike) -> RegistrationSpec:
     return ModelRegistrationConfig.from_mapping(config).to_spec()
 
 
-def current_context() -> RegistrationContext:
-    """Who is registering: the OS user, the host, and the pipeline execution id when set."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry, as in some containers
-        user = "unknown"
-    return RegistrationContext(
-        user=user,
-        host=socket.gethostname() or "unknown",
-        pipeline_execution_id=os.environ.get(PIPELINE_EXECUTION_ENV) or None,
-    )
-
-
 def plan_registration(
     model: str | Path,
     config: ConfigLike,
@@ -85,15 +71,28 @@ def plan_registration(
     progress: Progress | None = None,
 ) -> RegistrationPlan:
     """Inspect ``model`` and plan its registration; raises before anything is written."""
-    spec = to_spec(config)
-    manifest = inspect_package(model, entry_point=spec.inference_entry_point, progress=progress)
-    return build_plan(
-        spec,
-        manifest,
+    return engine.plan_registration(
+        to_spec(config),
+        model,
         regions,
-        context=context or current_context(),
+        context=context,
         payload_sha256=payload_sha256,
+        progress=_only(INSPECTING, progress),
     )
+
+
+def _only(phase: str, progress: Progress | None) -> engine.ProgressHook | None:
+    """A progress hook handing ``progress`` to one phase of the register flow."""
+    if progress is None:
+        return None
+    return lambda current, _total: nullcontext(progress if current == phase else None)
+
+
+def _opener(inventory: str | Inventory) -> engine.InventoryOpener:
+    """An inventory URI is opened (and closed) by the flow; a backend object is used as given."""
+    if isinstance(inventory, str):
+        return lambda regions: open_inventory(inventory)
+    return lambda regions: nullcontext(inventory)
 
 
 def run_check(
@@ -132,21 +131,21 @@ def register(
     :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail.
     """
     spec = to_spec(config)
-    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
-        prepared = prepare_payload(spec, payload, Path(work))
-        plan = plan_registration(model, spec, regions, payload_sha256=prepared.sha256)
-        if check:
-            run_check(model, spec, prepared.path, check_timeout)
-        if dry_run:
-            return planned_results(plan)
-        backend = open_inventory(inventory) if isinstance(inventory, str) else inventory
-        try:
-            return execute_plan(
-                plan, backend, plan.manifest.path, payload=prepared.path, progress=progress
-            )
-        finally:
-            if isinstance(inventory, str):
-                backend.close()
+
+    def run_model_check(model_path: Path, payload_archive: Path) -> None:
+        run_check(model_path, spec, payload_archive, check_timeout)
+
+    registration = engine.register(
+        spec,
+        model,
+        regions,
+        _opener(inventory),
+        payload=payload,
+        dry_run=dry_run,
+        check=run_model_check if check else None,
+        progress=_only(COPYING, progress),
+    )
+    return registration.results
 
 
 def _folder_size(folder: Path) -> int:

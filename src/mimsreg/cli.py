@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from mimsreg.engine._version import __version__
-from mimsreg.errors import BadInputError, ConfigError, MimsregError
+from mimsreg.errors import EXIT_FAILED, BadInputError, ConfigError, MimsregError, exit_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
     from mimsreg.engine.package import PackageManifest
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,12 +51,9 @@ def handles_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except BadInputError as exc:
-            _print_error(exc)
-            sys.exit(EXIT_BAD_INPUT)
         except MimsregError as exc:
             _print_error(exc)
-            sys.exit(EXIT_FAILED)
+            sys.exit(exit_code(exc))
 
     return cast(F, wrapper)
 
@@ -315,7 +308,7 @@ def _regions(values: Sequence[str]) -> list[str]:
 )
 @click.option(
     "--check",
-    "run_model_check",
+    "run_model_check_flag",
     is_flag=True,
     help="First run the model's handlers on the payload (as `mimsreg check`); register nothing "
     "if they fail.",
@@ -336,7 +329,7 @@ def register(
     region_values: tuple[str, ...],
     inventory_uri: str,
     payload_path: Path | None,
-    run_model_check: bool,
+    run_model_check_flag: bool,
     check_timeout: float,
     dry_run: bool,
     as_json: bool,
@@ -346,38 +339,35 @@ def register(
     Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
     bad input (nothing written).
     """
-    import tempfile
-
-    from mimsreg.api import plan_registration, prepare_payload, run_check
-    from mimsreg.engine.execute import execute_plan
+    from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.register import INSPECTING, register
 
     spec = load_config(config_path).to_spec()
-    size = model.stat().st_size if model.is_file() else 0
-    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
-        payload = prepare_payload(spec, payload_path, Path(work))
-        with byte_progress("inspecting", size, cumulative=True) as progress:
-            plan = plan_registration(
-                model,
-                spec,
-                _regions(region_values),
-                payload_sha256=payload.sha256,
-                progress=progress,
-            )
-        if run_model_check:
-            run_check(model, spec, payload.path, check_timeout)
-        if dry_run:
-            if as_json:
-                echo_json(plan.to_dict())
-            else:
-                _echo_plan(plan.to_dict())
-            return
-        with open_inventory(inventory_uri) as inventory:
-            total = plan.manifest.size * len(plan.regions)
-            with byte_progress("copying", total) as progress:
-                results = execute_plan(
-                    plan, inventory, plan.manifest.path, payload=payload.path, progress=progress
-                )
+
+    def run_model_check(model_path: Path, payload_archive: Path) -> None:
+        run_check(model_path, spec, payload_archive, check_timeout)
+
+    def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
+        return byte_progress(phase, total, cumulative=phase == INSPECTING)
+
+    registration = register(
+        spec,
+        model,
+        _regions(region_values),
+        lambda regions: open_inventory(inventory_uri),
+        payload=payload_path,
+        dry_run=dry_run,
+        check=run_model_check if run_model_check_flag else None,
+        progress=progress,
+    )
+    if dry_run:
+        if as_json:
+            echo_json(registration.plan.to_dict())
+        else:
+            _echo_plan(registration.plan.to_dict())
+        return
+    results = registration.results
     if as_json:
         echo_json([result.to_dict() for result in results])
     else:

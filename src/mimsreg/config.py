@@ -45,7 +45,6 @@ from mimsreg.engine.spec import (
     partition_of,
 )
 from mimsreg.errors import ConfigError, FieldError
-from mimsreg.schema import variable_schema
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSIONS",
@@ -562,10 +561,7 @@ class ModelRegistrationConfig(BaseModel):
 
     def get_variable_schema(self) -> dict[str, Any]:
         """The variable schema in the seed's JSON shape, variables in their configured order."""
-        return variable_schema(
-            self.source_model_inference_input_variable_list,
-            self.source_model_inference_output_variable_list,
-        )
+        return self.to_spec().variable_schema()
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod

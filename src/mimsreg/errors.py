@@ -4,22 +4,32 @@ processing job also runs; this is its public name)."""
 from __future__ import annotations
 
 from mimsreg.engine.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
     BadInputError,
     CheckFailedError,
     ConfigError,
     FieldError,
     InvalidPackageError,
     InventoryError,
+    InventoryUnavailableError,
     InventoryURIError,
+    LockLostError,
+    LockTimeoutError,
     MimsregError,
     MissingDependencyError,
     NotFoundError,
     PayloadError,
     PlanError,
     RegistryWarning,
+    exit_code,
 )
 
 __all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "EXIT_OK",
     "BadInputError",
     "CheckFailedError",
     "ConfigError",
@@ -27,10 +37,14 @@ __all__ = [
     "InvalidPackageError",
     "InventoryError",
     "InventoryURIError",
+    "InventoryUnavailableError",
+    "LockLostError",
+    "LockTimeoutError",
     "MimsregError",
     "MissingDependencyError",
     "NotFoundError",
     "PayloadError",
     "PlanError",
     "RegistryWarning",
+    "exit_code",
 ]

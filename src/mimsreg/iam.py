@@ -94,9 +94,7 @@ def _scope(spec: RegistrationSpec, regions: Sequence[str], account: str) -> _Sco
         )
     buckets: list[str] = []
     for region in targets:
-        bucket = spec.bucket_for(region)
-        if bucket is None:
-            raise BadInputError(f"bucket: no S3 bucket for region {region} in the config")
+        bucket = spec.require_bucket(region)
         if bucket not in buckets:
             buckets.append(bucket)
     return _Scope(spec, targets, account, partitions[0], tuple(buckets))

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import write_model_archive
 from tests.pipeline.conftest import ROLE, seed_config
 from tests.pipeline.jobsim import JobRun, execution_arn, run_step
+from tests.support.helpers import write_model_archive
 
 REGIONS = ("us-east-1", "eu-west-1")
 PACKAGED = "s3://mimsreg-test-us-east-1/packaging/execution-1/packaged_model/"

@@ -13,8 +13,8 @@ from mimsreg.engine import job as runtime
 from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.pipeline.builder import canonical_spec_bytes
-from tests.helpers import fake_image, write_model_archive
 from tests.pipeline.conftest import seed_config
+from tests.support.helpers import fake_image, write_model_archive
 
 
 class Job:

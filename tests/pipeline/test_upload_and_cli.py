@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from mimsreg.cli import cli
 from mimsreg.errors import MimsregError, MissingDependencyError
 from tests.pipeline.conftest import ROLE
+from tests.support.cli import invoke
 
 Builder = Callable[..., Any]
 
@@ -142,10 +141,8 @@ def config_file(tmp_path: Path) -> Path:
 
 def test_pipeline_command_prints_the_definition(config_file: Path) -> None:
     """stdout is exactly the definition JSON: the SDK's log lines stay off it."""
-    runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
+    result = invoke(
+        *[
             "pipeline",
             str(config_file),
             "--packaged-model",
@@ -184,14 +181,14 @@ def test_pipeline_command_writes_a_file_and_uploads(
         str(output),
         "--upload",
     ]
-    result = CliRunner().invoke(cli, args)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert result.stderr.count("uploaded: s3://mimsreg-test-us-east-1/mimsreg/") == 2
     assert json.loads(output.read_text(encoding="utf-8"))["Steps"][0]["Name"] == (
         "MimsModelRegistration-us-east-1"
     )
-    again = CliRunner().invoke(cli, args)
+    again = invoke(*args)
     assert again.stderr.count("exists: ") == 2
 
 
@@ -209,16 +206,14 @@ def test_pipeline_command_bad_input_exits_2(
     """Bad input: exit 2, one line, and no file written."""
     output = tmp_path / "definition.json"
     args = ["pipeline", str(config_file), "--packaged-model", "s3://bucket-a/m/", "-o", str(output)]
-    result = CliRunner().invoke(cli, [*args, *extra])
+    result = invoke(*args, *extra)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not output.exists()
 
 
 def test_pipeline_command_bad_packaged_model(config_file: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["pipeline", str(config_file), "--packaged-model", "model.tar.gz"]
-    )
+    result = invoke("pipeline", str(config_file), "--packaged-model", "model.tar.gz")
     assert result.exit_code == 2
     assert "is not an s3:// URI" in result.stderr
 
@@ -228,9 +223,8 @@ def test_pipeline_command_failed_upload_writes_nothing(
 ) -> None:
     """An upload that fails exits 1 and leaves no definition file behind."""
     output = tmp_path / "definition.json"
-    result = CliRunner().invoke(
-        cli,
-        [
+    result = invoke(
+        *[
             "pipeline",
             str(config_file),
             "--packaged-model",

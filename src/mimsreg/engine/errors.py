@@ -1,8 +1,9 @@
 """The one exception tree of mimsreg.
 
 Every error mimsreg raises on purpose derives from :class:`MimsregError`. Library code raises these
-and chains the underlying cause (``raise ... from exc``); only the CLI turns them into messages and
-exit codes (2 for bad input, 1 for a failed registration).
+and chains the underlying cause (``raise ... from exc``); foreign errors (botocore, S3) are mapped
+to the tree at the backend's boundary (:mod:`mimsreg.engine.inventory._aws_errors`). The front ends
+(the CLI, the processing job) turn them into one message line and :func:`exit_code`.
 
 ::
 
@@ -13,6 +14,9 @@ exit codes (2 for bad input, 1 for a failed registration).
     ├── PlanError              a registration that cannot be planned (unknown image, region, ...)
     ├── CheckFailedError       the model failed its conformance check: nothing was registered
     ├── InventoryError         an inventory backend failed
+    │   ├── InventoryUnavailableError  the backend cannot be reached (endpoint, region named)
+    │   ├── LockTimeoutError   another writer held a group's create lock too long
+    │   ├── LockLostError      a create lock's lease ran out before the work was done
     │   ├── InventoryURIError  an inventory URI that names no known backend
     │   └── NotFoundError      a group or version that does not exist
     └── MissingDependencyError an optional extra is not installed
@@ -78,6 +82,18 @@ class InventoryError(MimsregError):
     """An inventory backend could not complete an operation."""
 
 
+class InventoryUnavailableError(InventoryError):
+    """The inventory's service cannot be reached; the message names the endpoint and region."""
+
+
+class LockTimeoutError(InventoryError):
+    """Another writer held the group's create lock for longer than the wait allowed."""
+
+
+class LockLostError(InventoryError):
+    """The lease ran out before the work under it was done (another writer took it over)."""
+
+
 class InventoryURIError(InventoryError, BadInputError):
     """An inventory URI that names no known backend."""
 
@@ -92,3 +108,16 @@ class MissingDependencyError(MimsregError, ImportError):
 
 class RegistryWarning(UserWarning):
     """Something SageMaker would refuse was left out of a request (see ``engine.aws_rules``)."""
+
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def exit_code(error: BaseException | None) -> int:
+    """The exit code of every front end: 0 no error, 2 bad input (nothing was written), 1 any
+    other failure."""
+    if error is None:
+        return EXIT_OK
+    return EXIT_BAD_INPUT if isinstance(error, BadInputError) else EXIT_FAILED

@@ -27,12 +27,20 @@ import json
 import os
 import socket
 import sys
-import tempfile
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimsreg.engine.errors import BadInputError, InvalidPackageError, MimsregError, PayloadError
+from mimsreg.engine.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    BadInputError,
+    InvalidPackageError,
+    MimsregError,
+    PayloadError,
+    exit_code,
+)
 
 if TYPE_CHECKING:
     from mimsreg.engine.execute import RegistrationResult
@@ -63,10 +71,6 @@ OUTPUT_DIR = "/opt/ml/processing/output/results"
 RESULTS_FILE = "results.json"
 EXECUTION_ID_ENV = "MIMSREG_PIPELINE_EXECUTION_ID"
 EXECUTION_ARN_ENV = "MIMSREG_PIPELINE_EXECUTION_ARN"
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
@@ -269,34 +273,26 @@ def register(
     image_resolver: ImageResolver | None = None,
 ) -> list[RegistrationResult]:
     """Inspect, plan and register; raises :class:`BadInputError` before anything is written."""
-    from mimsreg.engine.execute import execute_plan
-    from mimsreg.engine.package import inspect_package
-    from mimsreg.engine.payload import prepare_payload
-    from mimsreg.engine.plan import build_plan
+    from mimsreg.engine.register import register as register_flow
 
     spec = load_spec(Path(args.spec), args.spec_sha256)
     model = find_model(Path(args.model_dir))
     payload = find_payload(Path(args.payload_dir)) if args.payload_dir is not None else None
-    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
-        # As `mimsreg register`: a custom payload is checked against the input variables (one
-        # that does not match would fail load tests later); without one, samples are generated.
-        prepared = prepare_payload(spec, payload, Path(work))
-        manifest = inspect_package(model, entry_point=spec.inference_entry_point)
-        plan = build_plan(
-            spec,
-            manifest,
-            args.region,
-            context=_context(),
-            payload_sha256=prepared.sha256,
-            image_resolver=image_resolver,
-        )
-        regions = [region.region for region in plan.regions]
-        backend = inventory if inventory is not None else _default_inventory(regions)
-        try:
-            return execute_plan(plan, backend, model, payload=prepared.path)
-        finally:
-            if inventory is None:
-                backend.close()
+
+    def open_backend(regions: Sequence[str]) -> AbstractContextManager[Inventory]:
+        return nullcontext(inventory) if inventory is not None else _default_inventory(regions)
+
+    # As `mimsreg register`: a custom payload is checked against the input variables (one
+    # that does not match would fail load tests later); without one, samples are generated.
+    return register_flow(
+        spec,
+        model,
+        args.region,
+        open_backend,
+        payload=payload,
+        context=_context(),
+        image_resolver=image_resolver,
+    ).results
 
 
 def _write_results(folder: Path, results: Sequence[RegistrationResult]) -> None:
@@ -328,12 +324,9 @@ def main(
             check_bundle(args.bundle_sha256)
         check_botocore()
         results = register(args, inventory, image_resolver)
-    except BadInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except MimsregError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return exit_code(exc)
     for result in results:
         print(json.dumps(result.to_dict(), sort_keys=True), flush=True)
         if result.error:

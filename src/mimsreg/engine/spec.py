@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Union
 
+from mimsreg.engine.errors import PlanError
+
 
 class _CaseInsensitiveEnum(str, Enum):
     """A string enum that accepts its values in any letter case: ``VariableType("numeric")``."""
@@ -138,9 +140,9 @@ def derive_group_name(domain: str, objective: str) -> str:
 
 # Aliases are evaluated at run time, where Python 3.9 has no `X | Y`.
 VariablePairs = tuple[tuple[str, str], ...]
-BucketSpec = Union[str, dict[str, str], None]  # noqa: UP007
-KmsKeySpec = Union[str, dict[str, str], None]  # noqa: UP007
-SampleValue = Union[float, int, str]  # noqa: UP007
+BucketSpec = Union[str, dict[str, str], None]
+KmsKeySpec = Union[str, dict[str, str], None]
+SampleValue = Union[float, int, str]
 
 
 @dataclass(frozen=True)
@@ -230,3 +232,14 @@ class RegistrationSpec:
         if isinstance(self.kms_key_id, str):
             return self.kms_key_id.replace("{region}", region)
         return self.kms_key_id.get(region)
+
+    def require_bucket(self, region: str) -> str:
+        """The S3 bucket for ``region``; :class:`PlanError` naming the region when there is none.
+        The one bucket check: the backend, the IAM policy and the pipeline step all use it."""
+        bucket = self.bucket_for(region)
+        if bucket is None:
+            raise PlanError(
+                f"bucket: no S3 bucket for region {region!r}: set 'bucket' in the configuration "
+                "to a name, a name with {region}, or a mapping region → bucket"
+            )
+        return bucket

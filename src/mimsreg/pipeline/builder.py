@@ -218,16 +218,15 @@ class ModelRegistrationStepBuilder:
         if bucket_setting is None:
             bucket_setting = self._sdk.explicit_bucket(self.session)
         self.spec: RegistrationSpec = replace(spec, bucket=bucket_setting)
-        pipeline_bucket = self.spec.bucket_for(self.pipeline_region)
-        if pipeline_bucket is None:
+        try:
+            self.bucket: str = self.spec.require_bucket(self.pipeline_region)
+        except PlanError as exc:
             raise BadInputError(
-                f"bucket: no S3 bucket for the pipeline's region {self.pipeline_region!r}: pass "
-                "bucket=... (--bucket), set 'bucket' in the configuration, or give the session a "
-                "default bucket (PipelineSession(default_bucket=...) or "
+                f"{exc} (the pipeline's region); or pass bucket=... (--bucket), or give the "
+                "session a default bucket (PipelineSession(default_bucket=...) or "
                 "SageMaker.PythonSDK.Modules.Session.DefaultS3Bucket in the SageMaker SDK "
                 "defaults file)"
-            )
-        self.bucket: str = pipeline_bucket
+            ) from exc
         self.role: Any = self._resolve_role(role, configured_role)
         self.s3_prefix: str = (
             s3_prefix.strip("/")
@@ -356,11 +355,7 @@ class ModelRegistrationStepBuilder:
             resolve = inference_image_uri
         spec = self.spec
         resolve(spec.framework, spec.framework_version, region, spec.inference_instance_type)
-        if spec.bucket_for(region) is None:
-            raise PlanError(
-                f"bucket: no S3 bucket for target region {region!r}: add it to the 'bucket' "
-                "mapping, or use a name with {region}"
-            )
+        spec.require_bucket(region)
 
     def step_name_for(self, region: str, step_name: str | None = None) -> str:
         """``<step_name>-<region>``, e.g. ``MimsModelRegistration-eu-west-1``."""

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from mimsreg.engine.aws_compat import adapt_client
-from mimsreg.engine.errors import InventoryError
+from mimsreg.engine.errors import LockLostError, LockTimeoutError
 
 __all__ = [
     "LEASE_SECONDS",
@@ -46,14 +46,6 @@ WAIT_SECONDS = 120.0
 # Codes S3 answers a conditional write with when the condition does not hold.
 _CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 _ABSENT = ("NoSuchKey", "404", "NotFound")
-
-
-class LockTimeoutError(InventoryError):
-    """Another writer held the group's create lock for longer than the wait allowed."""
-
-
-class LockLostError(InventoryError):
-    """The lease ran out before the work under it was done (another writer took it over)."""
 
 
 def lock_key(group: str) -> str:

@@ -44,6 +44,7 @@ from mimsreg.engine.aws_rules import (
     within,
 )
 from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError, RegistryWarning
+from mimsreg.engine.inventory._aws_errors import maps_aws_errors
 from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
@@ -292,17 +293,14 @@ class SageMakerInventory(Inventory):
         return [region]
 
     # --- plan-level hooks ---------------------------------------------------------------------
+    @maps_aws_errors
     def prepare(self, plan: RegistrationPlan) -> None:
         """Check every region has a bucket, before any region writes anything.
 
         Clients are made later, by each region's thread when it first needs one.
         """
-        missing = [r.region for r in plan.regions if r.bucket is None]
-        if missing:
-            raise BadInputError(
-                f"bucket: no S3 bucket for region(s) {', '.join(missing)}: set 'bucket' in the "
-                "config to a name, a name with {region}, or a mapping region → bucket"
-            )
+        for region in plan.regions:
+            plan.spec.require_bucket(region.region)
         with self._lock:
             self._planned.update(r.region for r in plan.regions)
             for region_plan in plan.regions:
@@ -348,7 +346,7 @@ class SageMakerInventory(Inventory):
     @staticmethod
     def _bucket(plan: RegionPlan) -> str:
         if plan.bucket is None:
-            raise BadInputError(f"bucket: no S3 bucket for region {plan.region} in the config")
+            raise InventoryError(f"{plan.region}: no bucket in the plan (prepare() checks it)")
         return plan.bucket
 
     # --- artifacts ----------------------------------------------------------------------------
@@ -525,6 +523,7 @@ class SageMakerInventory(Inventory):
         with self._hints_lock:
             self._group_hints[(region, group)] = (time.monotonic(), exists)
 
+    @maps_aws_errors
     def ensure_group(self, plan: RegionPlan) -> None:
         sagemaker = self._sagemaker(plan.region)
         # The executor looks the version up first, which already tells whether the group exists:
@@ -601,6 +600,7 @@ class SageMakerInventory(Inventory):
     def _describe(self, region: str, arn: str) -> dict[str, Any]:
         return dict(self._sagemaker(region).describe_model_package(ModelPackageName=arn))
 
+    @maps_aws_errors
     def find_version(self, region: str, group: str, identity: str) -> VersionRecord | None:
         """The version of ``identity`` in the group, or None. Through the group's index when the
         region's bucket is known (O(1): see ``version_index``), else by listing the group. A
@@ -678,6 +678,7 @@ class SageMakerInventory(Inventory):
         index.mark_complete(indexed)
         self._complete.add((region, group))
 
+    @maps_aws_errors
     def create_version(
         self,
         plan: RegionPlan,
@@ -915,6 +916,7 @@ class SageMakerInventory(Inventory):
             record={"record_uri": metadata.get(META + "record")},
         )
 
+    @maps_aws_errors
     def get_version(self, region: str, group: str, version: int) -> VersionRecord:
         for arn in self._package_arns(region, group):
             if arn.rsplit("/", 1)[-1] == str(version):
@@ -982,6 +984,7 @@ class SageMakerInventory(Inventory):
             ),
         )
 
+    @maps_aws_errors
     def list_versions(
         self, region: str | None = None, group: str | None = None
     ) -> list[VersionRecord]:
@@ -1008,6 +1011,7 @@ class SageMakerInventory(Inventory):
                 return names
             kwargs["NextToken"] = token
 
+    @maps_aws_errors
     def set_approval(
         self,
         region: str,
@@ -1033,6 +1037,7 @@ class SageMakerInventory(Inventory):
             self._write_json(region, history_uri, events, str(kms) if kms else None)
         return self.get_version(region, group, version)
 
+    @maps_aws_errors
     def regions_of(self, group: str, version: int) -> list[str]:
         found = []
         for region in self.default_regions():
@@ -1041,6 +1046,7 @@ class SageMakerInventory(Inventory):
         return sorted(found)
 
     # --- garbage collection --------------------------------------------------------------------
+    @maps_aws_errors
     def collect_garbage(
         self,
         older_than: float,
