@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from mimsreg.engine._version import __version__
-from mimsreg.errors import EXIT_FAILED, BadInputError, ConfigError, MimsregError, exit_code
+from mimsreg.errors import (
+    EXIT_FAILED,
+    BadInputError,
+    ConfigError,
+    MimsregError,
+    RegistryWarning,
+    exit_code,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -351,16 +358,19 @@ def register(
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
-    registration = register(
-        spec,
-        model,
-        _regions(region_values),
-        lambda regions: open_inventory(inventory_uri),
-        payload=payload_path,
-        dry_run=dry_run,
-        check=run_model_check if run_model_check_flag else None,
-        progress=progress,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RegistryWarning)
+        registration = register(
+            spec,
+            model,
+            _regions(region_values),
+            lambda regions: open_inventory(inventory_uri),
+            payload=payload_path,
+            dry_run=dry_run,
+            check=run_model_check if run_model_check_flag else None,
+            progress=progress,
+        )
+    _echo_warnings(caught)
     if dry_run:
         if as_json:
             echo_json(registration.plan.to_dict())
@@ -378,6 +388,20 @@ def register(
                 click.echo(f"error: {result.region}: {result.error}", err=True)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """What was left out of a request SageMaker would refuse, once each, as ``warning:`` lines;
+    any other warning goes on as it came."""
+    shown: set[str] = set()
+    for warning in caught:
+        if not issubclass(warning.category, RegistryWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        elif str(warning.message) not in shown:
+            shown.add(str(warning.message))
+            click.echo(f"warning: {warning.message}", err=True)
 
 
 def _echo_plan(plan: dict[str, Any]) -> None:

@@ -9,15 +9,11 @@ from typing import Any
 
 import boto3
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from mimsreg.cli import cli
 from tests.conftest import SEED_EXAMPLE, TEST_BUCKET
+from tests.support.cli import invoke as run
 from tests.support.helpers import write_model_archive
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def register(tmp_path: Path, regions: str, **config: Any) -> Result:
@@ -122,3 +118,19 @@ def test_a_bucket_in_another_region_is_refused_by_mimsreg_not_by_aws(
     for region in ("us-east-1", "eu-west-1"):
         groups = boto3.client("sagemaker", region_name=region).list_model_package_groups()
         assert groups["ModelPackageGroupSummaryList"] == []
+
+
+def test_an_inference_type_sagemaker_cannot_serve_is_a_warning_line(
+    tmp_path: Path, strict_aws: Any
+) -> None:
+    """ml.t3.medium is in neither instance-type enum: left out of the request (AWS refuses
+    nothing), and the CLI says so once, as a ``warning:`` line."""
+    result = register(tmp_path, "us-east-1", inference_instance_type="ml.t3.medium")
+    assert result.exit_code == 0, result.output
+    assert strict_aws.refusals == []
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warned == [
+        "warning: us-east-1: inference_instance_type 'ml.t3.medium' is not a real-time inference "
+        "instance type SageMaker knows (ProductionVariantInstanceType); it is left out of "
+        "SupportedRealtimeInferenceInstanceTypes"
+    ]
