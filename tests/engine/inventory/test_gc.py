@@ -338,11 +338,11 @@ def test_sagemaker_gc_leaves_an_old_artifact_a_registration_in_flight_reuses() -
     abandoned = f"mimsreg/artifacts/sha256/{'cd' * 32}/model.tar.gz"
     s3.put_object(Bucket=bucket, Key=artifact, Body=b"model")
     s3.put_object(Bucket=bucket, Key=abandoned, Body=b"model")
-    time.sleep(3)
+    time.sleep(10)  # older than --older-than by far, the record far younger: robust under load
     record = {"artifact": {"sha256": digest}}
     s3.put_object(Bucket=bucket, Key="mimsreg/records/inflight.json", Body=json.dumps(record))
     args = ["gc", "--inventory", "sagemaker", "--region", region, "--bucket", TEST_BUCKET]
-    result = invoke(*args, "--older-than", "2s", "--json")
+    result = invoke(*args, "--older-than", "8s", "--json")
     assert result.exit_code == 0, result.output
     assert [g["location"] for g in json.loads(result.stdout)] == [f"s3://{bucket}/{abandoned}"]
     s3.head_object(Bucket=bucket, Key=artifact)
