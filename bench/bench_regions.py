@@ -164,7 +164,7 @@ def report(samples: dict[int, list[Sample]], rounds: int, load: tuple[float, flo
             " measured in the same run; sizes alternate in a rotating order each round. CPU"
             " columns are the CPU seconds each process used during one registration (medians).",
             "",
-            "What the backend does about it (`src/mimsreg/engine/inventory/sagemaker.py`): a region"
+            "What the backend does about it (`src/mimsreg/engine/inventory/sagemaker/`): a region"
             " waiting for another region's upload writes its schema and record meanwhile;"
             " copies under the multipart threshold are one CopyObject (the managed copy's"
             " HeadObject of the source, for a size we know, is gone); a lookup that listed the"

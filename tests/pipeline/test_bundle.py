@@ -36,7 +36,8 @@ def test_bundle_entries_are_normalised() -> None:
     assert {info.external_attr >> 16 for info in infos} == {0o100644}
     assert "__main__.py" in names
     assert "mimsreg/engine/job.py" in names
-    assert "mimsreg/engine/inventory/sagemaker.py" in names
+    assert "mimsreg/engine/inventory/sagemaker/__init__.py" in names
+    assert "mimsreg/engine/inventory/sagemaker/backend.py" in names
     assert "mimsreg/engine/data/images.json" in names
     assert not any(
         name.startswith(("mimsreg/config", "mimsreg/cli", "mimsreg/pipeline")) for name in names

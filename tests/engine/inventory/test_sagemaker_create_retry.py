@@ -40,7 +40,7 @@ def versions(sagemaker: Any, group: str) -> int:
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mimsreg.engine.inventory.sagemaker.time.sleep", lambda _: None)
+    monkeypatch.setattr("mimsreg.engine.inventory.sagemaker.create.time.sleep", lambda _: None)
 
 
 @pytest.mark.usefixtures("no_backoff")

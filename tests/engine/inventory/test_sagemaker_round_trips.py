@@ -17,8 +17,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from mimsreg.engine.execute import CREATED, execute_plan
-from mimsreg.engine.inventory import sagemaker as backend
-from mimsreg.engine.inventory.sagemaker import SageMakerInventory
+from mimsreg.engine.inventory.sagemaker import SageMakerInventory, groups
 from mimsreg.engine.plan import RegionPlan
 from tests.conftest import TEST_REGIONS
 from tests.support.aws import counted_clients
@@ -121,7 +120,7 @@ def test_stale_lookup_is_not_trusted(
 ) -> None:
     """What a lookup saw too long ago counts for nothing: describe, then create."""
     inventory, stubber = stubbed
-    monkeypatch.setattr(backend, "GROUP_HINT_SECONDS", -1.0)
+    monkeypatch.setattr(groups, "GROUP_HINT_SECONDS", -1.0)
     group_does_not_exist(stubber, "list_model_packages")
     group_does_not_exist(stubber, "describe_model_package_group")
     stubber.add_response(

@@ -3,7 +3,8 @@
 - ``local`` (default): SQLite at ``$MIMSREG_HOME/inventory.db`` (``~/.mimsreg``), artifacts
   beside it;
 - ``sqlite:///path/to/file.db``: SQLite at that path, artifacts in the file's folder;
-- ``sagemaker``: SageMaker Model Registry and S3, one client per region (see ``sagemaker.py``).
+- ``sagemaker``: SageMaker Model Registry and S3, one client per region (the
+  ``sagemaker`` package).
 """
 
 from __future__ import annotations

@@ -1,0 +1,90 @@
+"""Versions as the inventory gives them: one with its record and approval history, every
+version of a region or group, the regions holding one; approval decisions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from mimsreg.engine.aws_rules import entity_description
+from mimsreg.engine.errors import NotFoundError
+from mimsreg.engine.inventory._aws_errors import maps_aws_errors
+from mimsreg.engine.inventory.base import ApprovalEvent, VersionRecord
+from mimsreg.engine.inventory.sagemaker._base import _error_message, _history_uri, _now
+from mimsreg.engine.inventory.sagemaker.documents import Documents
+from mimsreg.engine.inventory.sagemaker.versions import Versions
+
+
+class Listing(Versions, Documents):
+    """``get_version``, ``list_versions``, ``set_approval``, ``regions_of``."""
+
+    @maps_aws_errors
+    def get_version(self, region: str, group: str, version: int) -> VersionRecord:
+        for arn in self._package_arns(region, group):
+            if arn.rsplit("/", 1)[-1] == str(version):
+                package = self._describe(region, arn)
+                summary = self._record(region, group, package)
+                record: dict[str, Any] = {}
+                uri = summary.record.get("record_uri")
+                if uri:
+                    try:
+                        record = dict(self._get_json(region, str(uri)))
+                    except Exception as exc:  # the registry entry stands on its own
+                        record = {"record_unavailable": f"{uri}: {_error_message(exc)}"}
+                history = self._stored_history(region, summary.record.get("record_uri"))
+                history = history or self._history(package)
+                return replace(
+                    summary,
+                    record={**record, "record_uri": uri} if uri else record,
+                    approval_history=history,
+                )
+        raise NotFoundError(f"{group}/{version} is not in SageMaker Model Registry in {region}")
+
+    @maps_aws_errors
+    def list_versions(
+        self, region: str | None = None, group: str | None = None
+    ) -> list[VersionRecord]:
+        records: list[VersionRecord] = []
+        for name in [region] if region else self.default_regions():
+            sagemaker = self._sagemaker(name)
+            groups = [group] if group else self._group_names(sagemaker)
+            for group_name in groups:
+                for arn in self._package_arns(name, group_name):
+                    records.append(self._record(name, group_name, self._describe(name, arn)))
+        return sorted(
+            (replace(r, record={}) for r in records), key=lambda r: (r.group, r.region, r.version)
+        )
+
+    @maps_aws_errors
+    def set_approval(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        status: str,
+        actor: str,
+        note: str | None = None,
+    ) -> VersionRecord:
+        current = self.get_version(region, group, version)
+        # Only the approval fields: AWS leaves every other field of the package as it is.
+        description = f"{note} (by {actor})" if note else f"by {actor}"
+        self._sagemaker(region).update_model_package(
+            ModelPackageArn=current.id,
+            ModelApprovalStatus=status,  # type: ignore[arg-type]
+            ApprovalDescription=entity_description(description),
+        )
+        history_uri = _history_uri(current.record.get("record_uri"))
+        if history_uri is not None:
+            events = [e.to_dict() for e in current.approval_history]
+            events.append(ApprovalEvent(status, actor, _now(), note).to_dict())
+            kms = current.record.get("kms_key_id")
+            self._write_json(region, history_uri, events, str(kms) if kms else None)
+        return self.get_version(region, group, version)
+
+    @maps_aws_errors
+    def regions_of(self, group: str, version: int) -> list[str]:
+        found = []
+        for region in self.default_regions():
+            if any(a.rsplit("/", 1)[-1] == str(version) for a in self._package_arns(region, group)):
+                found.append(region)
+        return sorted(found)
