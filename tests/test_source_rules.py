@@ -16,6 +16,9 @@ MAX_FUNCTION_LINES = 100
 LONG_FUNCTIONS_ALLOWED: set[str] = set()
 # The tests of the old paths import them on purpose.
 OLD_PATH_TESTS = REPO_ROOT / "tests" / "engine" / "test_moved.py"
+# The lookup benchmark also runs revision 34fcb27 (before the engine move) as its baseline, in a
+# child process on that revision's sources, where these are the real module names.
+OLD_REVISION_RUNNERS = {REPO_ROOT / "bench" / "bench_lookup.py"}
 
 
 def python_files(*folders: Path) -> list[Path]:
@@ -55,7 +58,7 @@ def test_nothing_imports_an_old_path(folder: str) -> None:
     found = {
         str(path.relative_to(REPO_ROOT)): sorted(imported_names(path) & set(MOVED))
         for path in python_files(REPO_ROOT / folder)
-        if path != OLD_PATH_TESTS
+        if path != OLD_PATH_TESTS and path not in OLD_REVISION_RUNNERS
     }
     assert {path: names for path, names in found.items() if names} == {}
 
