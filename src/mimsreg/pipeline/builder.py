@@ -533,8 +533,7 @@ def _holds(client: Any, bucket: str, key: str, head: Mapping[str, Any], data: by
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
     if head.get("ChecksumSHA256"):
         return bool(head["ChecksumSHA256"] == digest)
-    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return bool(hashlib.sha256(body).digest() == hashlib.sha256(data).digest())
+    return bool(client.get_object(Bucket=bucket, Key=key)["Body"].read() == data)
 
 
 def _upload(client: Any, uri: str, data: bytes, content_type: str) -> Upload:

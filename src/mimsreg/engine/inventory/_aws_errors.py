@@ -17,9 +17,19 @@ from typing import Any, TypeVar, cast
 
 from mimsreg.engine.errors import InventoryError, InventoryUnavailableError, MimsregError
 
-__all__ = ["aws_errors", "map_aws_error", "maps_aws_errors"]
+__all__ = ["ABSENT", "aws_errors", "error_code", "map_aws_error", "maps_aws_errors"]
+
+# Codes S3 answers for an object that is not there (GetObject, HeadObject, conditional writes).
+ABSENT = ("NoSuchKey", "404", "NotFound")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def error_code(exc: BaseException) -> str:
+    """An AWS error's code, else its HTTP status (a HEAD answer has no body), else ''."""
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    return str(error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 def map_aws_error(exc: Exception, region: str) -> Exception:

@@ -29,6 +29,7 @@ from typing import Any
 
 from mimsreg.engine.aws_compat import adapt_client
 from mimsreg.engine.errors import LockLostError, LockTimeoutError
+from mimsreg.engine.inventory._aws_errors import ABSENT, error_code
 
 __all__ = [
     "LEASE_SECONDS",
@@ -45,7 +46,6 @@ LEASE_SECONDS = 30.0
 WAIT_SECONDS = 120.0
 # Codes S3 answers a conditional write with when the condition does not hold.
 _CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
-_ABSENT = ("NoSuchKey", "404", "NotFound")
 
 
 def lock_key(group: str) -> str:
@@ -64,12 +64,6 @@ def _s3_age(response: Any) -> float | None:
     if not isinstance(modified, datetime):
         return None
     return (now - modified).total_seconds()
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error") or {}
-    return str(error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 class CreateLock:
@@ -137,7 +131,7 @@ class CreateLock:
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self.key)
         except Exception as exc:
-            if _code(exc) in _ABSENT:
+            if error_code(exc) in ABSENT:
                 return None
             raise
         try:
@@ -164,7 +158,7 @@ class CreateLock:
                 self._etag = self._put(IfNoneMatch="*")
                 break
             except Exception as exc:
-                if _code(exc) not in _CONDITION_FAILED:
+                if error_code(exc) not in _CONDITION_FAILED:
                     raise
             current = self._read()
             if current is None:
@@ -179,7 +173,7 @@ class CreateLock:
                     self._etag = self._put(IfMatch=etag)  # take over the expired lease
                     break
                 except Exception as exc:
-                    if _code(exc) not in (*_CONDITION_FAILED, *_ABSENT):
+                    if error_code(exc) not in (*_CONDITION_FAILED, *ABSENT):
                         raise
                     continue
             if self._clock() - started >= self._wait:
@@ -206,7 +200,7 @@ class CreateLock:
         try:
             self._etag = self._put(IfMatch=str(self._etag))
         except Exception as exc:
-            if _code(exc) not in (*_CONDITION_FAILED, *_ABSENT):
+            if error_code(exc) not in (*_CONDITION_FAILED, *ABSENT):
                 return  # network: the next tick retries, a lease lasts three ticks
             try:
                 current = self._read()

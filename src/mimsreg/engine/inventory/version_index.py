@@ -26,16 +26,11 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from mimsreg.engine.inventory._aws_errors import ABSENT, error_code
+
 __all__ = ["INDEX_PREFIX", "VersionIndex"]
 
 INDEX_PREFIX = "mimsreg/index/"
-_ABSENT = ("NoSuchKey", "404", "NotFound")
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error") or {}
-    return str(error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 class VersionIndex:
@@ -58,7 +53,7 @@ class VersionIndex:
         try:
             body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
-            if _code(exc) in _ABSENT:
+            if error_code(exc) in ABSENT:
                 return None
             raise
         try:
