@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench reliability examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect \
+.PHONY: help install test test-fast check lint format typecheck imports demo bench bench-local bench-inspect \
 	bench-pipeline bench-regions bench-staging bench-lookup chromium clean reliability \
 	install-v3 test-pipelines-v3 typecheck-v3 check-v3 bench-pipeline-v3
 
@@ -33,6 +33,10 @@ SDK_DEFAULTS := tests/pipeline/sdk-defaults-telemetry-opt-out.yaml
 test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %); pipeline step on SDK v2
 	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
 	  $(PY) -m pytest --cov --cov-report=term
+
+test-fast: $(STAMP) chromium  ## the inner loop: every test not marked slow, no coverage
+	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
+	  $(PY) -m pytest -m "not slow" -q
 
 # SageMaker Python SDK v3 cannot share an environment with v2: the pipeline step's tests against it
 # run in .venv-v3 (`make check-v3`; CI runs it after `make test`).
