@@ -67,7 +67,9 @@ def host_of(header: str) -> str | None:
     """The host named by a Host header (``name``, ``name:port``, ``[v6]:port``); None if bad."""
     if header.startswith("["):
         name, bracket, rest = header[1:].partition("]")
-        port = rest.removeprefix(":") if bracket and rest.startswith(":") else rest
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
     else:
         name, _, port = header.partition(":")
     if port and not port.isdigit():
