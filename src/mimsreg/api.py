@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mimsreg._inflate import host_inflater
 from mimsreg.check import CheckReport, check_model
 from mimsreg.config import ModelRegistrationConfig
 from mimsreg.engine import register as engine
@@ -78,6 +79,7 @@ def plan_registration(
         context=context,
         payload_sha256=payload_sha256,
         progress=_only(INSPECTING, progress),
+        inflater=host_inflater(),
     )
 
 
@@ -144,6 +146,7 @@ def register(
         dry_run=dry_run,
         check=run_model_check if check else None,
         progress=_only(COPYING, progress),
+        inflater=host_inflater(),
     )
     return registration.results
 

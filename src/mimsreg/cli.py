@@ -346,6 +346,7 @@ def register(
     Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
     bad input (nothing written).
     """
+    from mimsreg._inflate import host_inflater
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.register import INSPECTING, register
@@ -369,6 +370,7 @@ def register(
             dry_run=dry_run,
             check=run_model_check if run_model_check_flag else None,
             progress=progress,
+            inflater=host_inflater(),
         )
     _echo_warnings(caught)
     if dry_run:
@@ -861,6 +863,7 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg._inflate import host_inflater
     from mimsreg.engine.package import inspect_package
 
     config = load_config(config_path) if config_path is not None else None
@@ -869,7 +872,9 @@ def inspect_command(
     except OSError:
         size = 0
     with byte_progress("inspecting", size, cumulative=True) as progress:
-        manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
+        manifest = inspect_package(
+            model_path, config, entry_point=entry_point, progress=progress, inflater=host_inflater()
+        )
     if as_json:
         echo_json(manifest.to_dict())
     else:

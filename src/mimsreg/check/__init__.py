@@ -90,10 +90,11 @@ def _model_dir(model: Path, work: Path) -> Path:
                 f"{str(model)!r} is neither an extracted model (it has no code/ folder) nor a "
                 "folder holding a model archive"
             )
+    from mimsreg._inflate import host_inflater
     from mimsreg.engine.package import extract_package
 
     target = work / "model"
-    extract_package(model, target)
+    extract_package(model, target, inflater=host_inflater())
     return target
 
 

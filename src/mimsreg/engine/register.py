@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_results
-from mimsreg.engine.package import inspect_package
+from mimsreg.engine.package import Inflater, inspect_package
 from mimsreg.engine.payload import prepare_payload
 from mimsreg.engine.plan import ImageResolver, RegistrationContext, RegistrationPlan, build_plan
 
@@ -94,12 +94,18 @@ def plan_registration(
     payload_sha256: str | None = None,
     image_resolver: ImageResolver | None = None,
     progress: ProgressHook | None = None,
+    inflater: Inflater | None = None,
 ) -> RegistrationPlan:
-    """Inspect ``model`` in one streaming pass and plan its registration; writes nothing."""
+    """Inspect ``model`` in one streaming pass and plan its registration; writes nothing.
+
+    ``inflater``: what inflates the archive (default the standard library's zlib; see
+    :func:`~mimsreg.engine.package.inspect_package`)."""
     path = Path(model)
     size = path.stat().st_size if path.is_file() else 0
     with _phase(progress, INSPECTING, size) as inspected:
-        manifest = inspect_package(path, entry_point=spec.inference_entry_point, progress=inspected)
+        manifest = inspect_package(
+            path, entry_point=spec.inference_entry_point, progress=inspected, inflater=inflater
+        )
     return build_plan(
         spec,
         manifest,
@@ -122,6 +128,7 @@ def register(
     context: RegistrationContext | None = None,
     image_resolver: ImageResolver | None = None,
     progress: ProgressHook | None = None,
+    inflater: Inflater | None = None,
 ) -> Registration:
     """Register ``model`` in every region (default: the spec's).
 
@@ -129,7 +136,8 @@ def register(
     generated). ``check(model, payload_archive)``: runs before anything is written and raises to
     stop. ``open_inventory(regions)``: the backend for the plan's regions, as a context manager
     (it is not opened on a dry run). ``progress(phase, total_bytes)``: a context manager giving
-    the byte counter of the phase (:data:`INSPECTING`, :data:`COPYING`) or None.
+    the byte counter of the phase (:data:`INSPECTING`, :data:`COPYING`) or None. ``inflater``:
+    as for :func:`plan_registration`.
     """
     with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
         prepared = prepare_payload(spec, payload, Path(work))
@@ -141,6 +149,7 @@ def register(
             payload_sha256=prepared.sha256,
             image_resolver=image_resolver,
             progress=progress,
+            inflater=inflater,
         )
         if check is not None:
             check(Path(model), prepared.path)

@@ -12,7 +12,7 @@ from typing import Any
 from mimsreg.engine.errors import BadInputError, InvalidPackageError
 from mimsreg.engine.package.manifest import _manifest
 from mimsreg.engine.package.members import PackageLimits, PackageManifest, PathLike
-from mimsreg.engine.package.reader import CHUNK_SIZE, _locate, _scan
+from mimsreg.engine.package.reader import CHUNK_SIZE, Inflater, _locate, _scan
 
 
 class _Extractor:
@@ -123,7 +123,11 @@ def _prepare_destination(dest: Path) -> bool:
 
 
 def extract_package(
-    path: PathLike, dest: PathLike, *, limits: PackageLimits | None = None
+    path: PathLike,
+    dest: PathLike,
+    *,
+    limits: PackageLimits | None = None,
+    inflater: Inflater | None = None,
 ) -> PackageManifest:
     """Validate a packaged model as :func:`inspect_package` does and extract it under ``dest``.
 
@@ -133,7 +137,7 @@ def extract_package(
     not restored. Links are never created: a hard link is materialised as a copy of the file it
     links to, and a symlink as a copy of the regular file it resolves to inside the archive;
     symlinks to directories, or that resolve to nothing, are skipped. Copies count against
-    ``limits.max_uncompressed_bytes``.
+    ``limits.max_uncompressed_bytes``. ``inflater``: as for :func:`inspect_package`.
 
     On any refusal everything written is removed again (and ``dest`` too if this call created it),
     then :class:`~mimsreg.engine.errors.InvalidPackageError` is raised.
@@ -144,7 +148,7 @@ def extract_package(
     created = _prepare_destination(target)
     extractor = _Extractor(target.resolve(), str(archive), limits)
     try:
-        archive, digest, size, compression, tar = _scan(archive, limits, None, extractor)
+        archive, digest, size, compression, tar = _scan(archive, limits, None, extractor, inflater)
         for member in tar.members:
             if member.type != "symlink":
                 continue
