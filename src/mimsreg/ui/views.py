@@ -72,15 +72,26 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+# What a group row shows of its newest version's record. list_versions summaries carry these keys
+# when the backend has them at no extra cost (both do); otherwise that version is read whole.
+GROUP_KEYS = ("model_owner", "model_registration_domain", "model_registration_objective")
+
+
 def summaries(inventory: Inventory, region: str | None = None) -> list[GroupSummary]:
     """Groups with their metadata (from each group's newest version) and per-region status."""
+    return _summarise(inventory, inventory.list_versions(region=region))
+
+
+def _summarise(inventory: Inventory, listed: list[VersionRecord]) -> list[GroupSummary]:
     by_group: dict[str, list[VersionRecord]] = {}
-    for record in inventory.list_versions(region=region):
+    for record in listed:
         by_group.setdefault(record.group, []).append(record)
     summaries = []
     for group, records in sorted(by_group.items()):
         newest = max(records, key=lambda r: (r.version, r.region))
-        full = inventory.get_version(newest.region, group, newest.version).to_dict()
+        full: dict[str, Any] = newest.record
+        if not all(key in full for key in GROUP_KEYS):
+            full = inventory.get_version(newest.region, group, newest.version).to_dict()
         summary = GroupSummary(
             group=group,
             owner=_text(full.get("model_owner")),
@@ -129,9 +140,16 @@ def region_of(value: str) -> str:
 
 
 def groups_of(inventory: Inventory, filters: dict[str, str]) -> dict[str, Any]:
-    in_region = summaries(inventory, filters["region"] or None)
-    # The owner and domain choices stay the same whichever region is chosen.
-    every = summaries(inventory) if filters["region"] else in_region
+    # One listing of every region: the owner and domain choices stay the same whichever region
+    # is chosen, and the chosen region's rows come from the same records.
+    listed = inventory.list_versions()
+    every = _summarise(inventory, listed)
+    in_region = every
+    if filters["region"]:
+        chosen = [r for r in listed if r.region == filters["region"]]
+        # A region outside those listed by default is read on its own.
+        chosen = chosen or inventory.list_versions(region=filters["region"])
+        in_region = _summarise(inventory, chosen)
     return {
         "groups": [s for s in in_region if _matches(s, filters)],
         "owners": sorted({s.owner for s in every if s.owner}),
