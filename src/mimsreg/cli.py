@@ -421,16 +421,28 @@ def _echo_plan(plan: dict[str, Any]) -> None:
 
 @cli.command("list")
 @inventory_option
-@click.option("--region", default=None, metavar="REGION", help="Only this region.")
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Only these regions (repeatable, or comma-separated; read in parallel).",
+)
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
 @json_option
 @handles_errors
-def list_command(inventory_uri: str, region: str | None, group: str | None, as_json: bool) -> None:
+def list_command(
+    inventory_uri: str, region_values: tuple[str, ...], group: str | None, as_json: bool
+) -> None:
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        records = inventory.list_versions(region=_region_or_none(region), group=group)
+    regions = list(dict.fromkeys(_region_or_none(r) or "" for r in _regions(region_values)))
+    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+        only = regions[0] if len(regions) == 1 else None
+        records = inventory.list_versions(region=only, group=group)
+    if len(regions) > 1:
+        records = [record for record in records if record.region in regions]
     rows = [record.summary() for record in records]
     if as_json:
         echo_json(rows)
