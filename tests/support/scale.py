@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -69,37 +70,36 @@ def populate(
     sagemaker: Callable[[str], Any],
     bucket: str = "mimsreg-test-{region}",
     *,
-    threads: int = 8,
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Create ``scale``'s groups and versions in each region; ``sagemaker(region)``: a client.
 
-    Groups are filled in ``threads`` threads, each group's versions in order (clients are
-    thread-safe once made; they are made here, in this thread)."""
+    Regions are filled in parallel, one thread each, and each region's versions in order, one
+    at a time: moto's CreateModelPackage walks the region's packages while it adds one, so two
+    creates in one region at once can fail (its dictionary changes size under the walk).
+    Clients are made here, in this thread (they are thread-safe once made)."""
     clients = {region: sagemaker(region) for region in scale.regions}
-    done = 0
-    for region in scale.regions:
-        client, base = clients[region], _plan(region)
+    done = [0]
+    lock = threading.Lock()
+
+    def fill(region: str) -> None:
+        client, base, name = clients[region], _plan(region), bucket.format(region=region)
         for group in range(scale.groups):
             client.create_model_package_group(
                 ModelPackageGroupName=group_name(group),
                 ModelPackageGroupDescription=f"{DOMAINS[group % len(DOMAINS)]} (mimsreg)",
                 Tags=[{"Key": "mimsreg:managed", "Value": "true"}],
             )
-        name = bucket.format(region=region)
-
-        def fill(
-            group: int, client: Any = client, base: RegionPlan = base, name: str = name
-        ) -> int:
+        for group in range(scale.groups):
             for version in range(scale.per_group):  # in order: version n is request n
                 client.create_model_package(**_version_request(base, group, version, name))
-            return scale.per_group
-
-        with ThreadPoolExecutor(threads) as pool:  # groups in parallel
-            for count in pool.map(fill, range(scale.groups)):
-                done += count
+            with lock:
+                done[0] += scale.per_group
                 if progress is not None:
-                    progress(done)
+                    progress(done[0])
+
+    with ThreadPoolExecutor(len(scale.regions)) as pool:
+        list(pool.map(fill, scale.regions))
 
 
 def expected_summaries(scale: Scale) -> Sequence[tuple[str, str, int, str]]:
