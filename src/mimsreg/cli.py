@@ -287,6 +287,40 @@ def _regions(values: Sequence[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _check_environment_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--install-requirements, --env and --python: shared by `check` and `register --check`."""
+    for option in reversed(
+        [
+            click.option(
+                "--install-requirements",
+                is_flag=True,
+                help="pip-install code/requirements.txt first (into the image environment, or "
+                "a temporary folder with --env current).",
+            ),
+            click.option(
+                "--env",
+                "env",
+                type=click.Choice(["auto", "image", "current"]),
+                default="auto",
+                show_default=True,
+                help="Where the model runs: 'image' (the serving image's Python, framework and "
+                "toolkit, built once and cached), 'current' (this Python), 'auto' (image when "
+                "its Python is installed).",
+            ),
+            click.option(
+                "--python",
+                "python",
+                metavar="PATH",
+                default=None,
+                help="The interpreter: the base of the image environment, or the one the model "
+                "runs on with --env current.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option(
@@ -322,11 +356,15 @@ def _regions(values: Sequence[str]) -> list[str]:
 )
 @click.option(
     "--check-timeout",
+    "--timeout",
+    "check_timeout",
+    type=click.FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     metavar="SECONDS",
     help="Time limit of --check.",
 )
+@_check_environment_options
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @json_option
 @handles_errors
@@ -338,22 +376,36 @@ def register(
     payload_path: Path | None,
     run_model_check_flag: bool,
     check_timeout: float,
+    install_requirements: bool,
+    env: str,
+    python: str | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
 
-    Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
-    bad input (nothing written).
+    With --check the model's handlers run first on the payload, with the options of `mimsreg
+    check` (--timeout, --install-requirements, --env, --python). Exit 0 when every region is
+    created or unchanged, 1 when a region (or --check) failed, 2 for bad input (nothing written).
     """
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.register import INSPECTING, register
 
     spec = load_config(config_path).to_spec()
+    if not run_model_check_flag and (install_requirements or python or env != "auto"):
+        raise BadInputError("--install-requirements, --env and --python go with --check")
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout)
+        run_check(
+            model_path,
+            spec,
+            payload_archive,
+            check_timeout,
+            install_requirements=install_requirements,
+            env=env,
+            python=python,
+        )
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
@@ -912,10 +964,22 @@ def payload(
     show_default=True,
     help="Seconds the model may take in all; it is killed after that.",
 )
+@_check_environment_options
 @click.option(
-    "--install-requirements",
-    is_flag=True,
-    help="pip-install code/requirements.txt into a temporary folder first.",
+    "--request",
+    "request_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A request body sent verbatim (with --content-type) instead of the samples; the response "
+    "is judged by output names where found.",
+)
+@click.option(
+    "--content-type",
+    "content_type",
+    metavar="TYPE",
+    default=None,
+    help="The content type of --request (one of the declared content types).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handles_errors
@@ -925,21 +989,35 @@ def check(
     payload_path: str | None,
     timeout: float,
     install_requirements: bool,
+    env: str,
+    python: str | None,
+    request_path: Path | None,
+    content_type: str | None,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
 
     MODEL is a model.tar.gz, a folder holding one, or an extracted model (with code/). Its
-    code/<inference_entry_point> runs in a separate Python process, called as the serving
-    container calls it; every response must have a declared content type and hold every declared
-    output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
-    configuration, archive or payload.
+    code/<inference_entry_point> runs in a separate Python process, called as the configured
+    serving image calls it (defaults for missing input_fn/predict_fn/output_fn, context
+    arguments, response objects), by default in an environment mirroring that image (--env).
+    Every response must have a declared content type and hold every declared output variable
+    with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad configuration,
+    archive, payload or option.
     """
     from mimsreg.check import check_model
 
     config = load_config(config_path)
     report = check_model(
-        model, config, payload_path, timeout=timeout, install_requirements=install_requirements
+        model,
+        config,
+        payload_path,
+        timeout=timeout,
+        install_requirements=install_requirements,
+        python=python,
+        env=env,
+        request=request_path,
+        content_type=content_type,
     )
     if as_json:
         echo_json(report.to_dict())

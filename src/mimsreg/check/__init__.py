@@ -11,12 +11,16 @@ outputs), :mod:`.report` (the verdicts), ``_child.py`` (the child itself, standa
 
 The model's ``code/requirements.txt`` is installed only on request, with pip, into a temporary
 folder put on the child's path; without it the child sees the packages of this Python.
+
+``env="image"`` runs the child instead in an environment that mirrors the configured serving image
+(:mod:`.environment`: the image's Python, framework and serving packages, and then the
+requirements), built once and cached by content. The child dispatches as that image does whatever
+the environment (``docs/check.md``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -31,6 +35,13 @@ if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
 from mimsreg.check.judge import _failed, _results
 from mimsreg.check.report import CheckReport, SampleResult
+from mimsreg.check.environment import (
+    EnvironmentChoice,
+    choose_environment,
+    default_cache_dir,
+    ensure_environment,
+    serving_facts,
+)
 from mimsreg.check.run import DEFAULT_INSTALL_TIMEOUT, _install_requirements, _run_child
 
 __all__ = ["DEFAULT_TIMEOUT", "CheckReport", "SampleResult", "check_model"]
@@ -79,6 +90,41 @@ def _samples(
     return chosen, notes
 
 
+def _request_sample(
+    spec: RegistrationSpec, request: str | os.PathLike[str], content_type: str | None
+) -> PayloadSample:
+    """A request body sent verbatim with its content type (records unknown)."""
+    path = Path(request)
+    if content_type is None:
+        raise BadInputError(f"--request {str(path)!r} needs --content-type (the body's type)")
+    if content_type not in spec.content_types:
+        raise BadInputError(
+            f"--content-type {content_type!r} is not a declared content type "
+            f"({', '.join(spec.content_types)})"
+        )
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the request {str(path)!r}: {exc.strerror}") from exc
+    return PayloadSample(path.name, content_type, body, ())
+
+
+def _environment(
+    choice: EnvironmentChoice,
+    requirements: Path | None,
+    cache_dir: str | os.PathLike[str] | None,
+    install_timeout: float,
+) -> tuple[str, str | None, str | None]:
+    """(interpreter, a note, a failure) of the chosen environment, built or found in the cache."""
+    if choice.image is None:
+        return choice.python, choice.note, None
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    built = ensure_environment(choice.image, choice.python, requirements, cache, install_timeout)
+    if isinstance(built, str):
+        return choice.python, None, built
+    return built.python, built.describe(), None
+
+
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
@@ -109,6 +155,10 @@ def check_model(
     *,
     python: str | None = None,
     install_timeout: float = DEFAULT_INSTALL_TIMEOUT,
+    env: str = "current",
+    request: str | os.PathLike[str] | None = None,
+    content_type: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> CheckReport:
     """Run the packaged model's handlers on sample payloads and check the responses.
 
@@ -119,7 +169,14 @@ def check_model(
     declared content type is generated from the configuration. ``timeout`` (seconds) bounds the
     child process as a whole; it is killed when it runs over. ``install_requirements`` pip-installs
     ``code/requirements.txt`` first (into a temporary folder). ``python`` is the interpreter of the
-    child (default: this one).
+    child (default: this one), or with ``env="image"`` the base of the image environment.
+
+    ``env``: ``current`` (this Python, or ``python``), ``image`` (an environment mirroring the
+    configured serving image, built with ``code/requirements.txt`` when ``install_requirements``,
+    cached under ``cache_dir``, default :func:`~mimsreg.check.environment.default_cache_dir`;
+    bad input when the image is unknown or its Python is missing) or ``auto`` (``image`` when it
+    can be, else ``current`` with a note). ``request`` is a request body sent verbatim with
+    ``content_type``, instead of samples; its response is judged by output names where found.
 
     Raises :class:`~mimsreg.errors.BadInputError` subclasses for a bad configuration, archive or
     payload; a model that fails is a report with ``passed`` False, not an exception.
@@ -128,8 +185,17 @@ def check_model(
         raise BadInputError(f"the timeout must be a positive number of seconds, got {timeout!r}")
     started = time.monotonic()
     spec = _resolve_spec(config_or_spec)
-    samples, notes = _samples(spec, payload)
-    interpreter = python or sys.executable
+    if request is not None and payload is not None:
+        raise BadInputError("give a payload or a request, not both")
+    if request is None and content_type is not None:
+        raise BadInputError("--content-type goes with --request")
+    if request is not None:
+        samples, notes = [_request_sample(spec, request, content_type)], []
+    else:
+        samples, notes = _samples(spec, payload)
+    choice = choose_environment(env, spec, python)
+    interpreter = choice.python
+    serving = serving_facts(spec)
     script = f"code/{spec.inference_entry_point}"
     with tempfile.TemporaryDirectory(prefix="mimsreg-check-") as folder:
         work = Path(folder)
@@ -142,7 +208,15 @@ def check_model(
         requirements = code_dir / "requirements.txt"
         extra_paths: list[Path] = []
         requirements_skipped = requirements.is_file() and not install_requirements
-        if requirements.is_file() and install_requirements:
+        wanted = requirements if requirements.is_file() and install_requirements else None
+        interpreter, env_note, failure = _environment(choice, wanted, cache_dir, install_timeout)
+        if failure is not None:
+            return _report_all_failed(model, spec, samples, failure, notes, started)
+        if env_note is not None:
+            notes.append(env_note)
+        if wanted is not None and choice.image is not None:
+            notes.append("installed code/requirements.txt into the image environment")
+        elif requirements.is_file() and install_requirements:
             target = work / "site-packages"
             failure = _install_requirements(interpreter, requirements, target, install_timeout)
             if failure is not None:
@@ -154,9 +228,12 @@ def check_model(
                 "code/requirements.txt was not installed (--install-requirements installs it)"
             )
         run = _run_child(
-            interpreter, model_dir, code_dir, spec, samples, extra_paths, work, timeout
+            interpreter, model_dir, code_dir, spec, samples, extra_paths, work, timeout,
+            serving=serving,
         )
-    results, error, run_notes = _results(run, samples, spec, timeout)
+    results, error, run_notes = _results(
+        run, samples, spec, timeout, serving=serving, verbatim=request is not None
+    )
     if error and "ModuleNotFoundError" in error and requirements_skipped:
         error += " (code/requirements.txt was not installed: try --install-requirements)"
     failed = error is not None or not all(result.passed for result in results)

@@ -9,7 +9,7 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,13 +79,17 @@ def _run_child(
     extra_paths: Sequence[Path],
     work: Path,
     timeout: float,
+    *,
+    serving: Mapping[str, str] | None = None,
 ) -> _ChildRun:
+    """``serving``: the configured image's facts the child dispatches by (``environment``)."""
     accept = spec.response_types[0]
     request = {
         "model_dir": str(model_dir),
         "code_dir": str(code_dir),
         "entry_point": spec.inference_entry_point,
         "extra_paths": [str(path) for path in extra_paths],
+        "serving": dict(serving or {}),
         "samples": [
             {
                 "content_type": sample.content_type,
