@@ -35,35 +35,37 @@ def _describe_error(error: Any) -> str:
     return f"{text} ({where})" if where else text
 
 
-# Modules of AWS's serving images: True when PyPI has them (a requirements.txt can bring them).
-SERVING_IMAGE_MODULES: dict[str, bool] = {
-    "sagemaker_containers": True,
-    "sagemaker_inference": True,
-    "sagemaker_training": True,
-    "sagemaker_pytorch_serving_container": True,
-    "sagemaker_sklearn_container": False,
-    "sagemaker_xgboost_container": False,
-    "sagemaker_algorithm_toolkit": False,
-    "mlio": False,
+# Modules of AWS's serving images: whether PyPI has them (a requirements.txt can bring them) and
+# which images hold them.
+SERVING_IMAGE_MODULES: dict[str, tuple[bool, str]] = {
+    "sagemaker_containers": (True, "scikit-learn and XGBoost"),
+    "sagemaker_inference": (True, "framework"),
+    "sagemaker_training": (True, "scikit-learn"),
+    "sagemaker_pytorch_serving_container": (True, "PyTorch"),
+    "sagemaker_sklearn_container": (False, "scikit-learn"),
+    "sagemaker_xgboost_container": (False, "XGBoost"),
+    "sagemaker_algorithm_toolkit": (False, "XGBoost"),
+    "mlio": (False, "XGBoost"),
 }
 
 
 def _image_module_reason(error: Any, script: str, image: str) -> str | None:
-    """One line for a script importing a package of the serving image that is not here."""
+    """One line for a script importing a package of the serving images that is not here."""
     if not isinstance(error, dict) or not error.get("module"):
         return None
-    module = str(error["module"])
-    root = module.split(".", 1)[0]
+    root = str(error["module"]).split(".", 1)[0]
     if root not in SERVING_IMAGE_MODULES:
         return None
-    if SERVING_IMAGE_MODULES[root]:
+    on_pypi, images = SERVING_IMAGE_MODULES[root]
+    if on_pypi:
         return (
-            f"{script} imports {module}, a package of AWS's {image} serving image that this "
-            "environment lacks: list it in code/requirements.txt and use --install-requirements"
+            f"{script} imports {root}, a package of AWS's {images} serving images that this "
+            f"environment ({image}) lacks: list it in code/requirements.txt and use "
+            "--install-requirements"
         )
     return (
-        f"{script} imports {module}, which exists only inside AWS's {image} serving image "
-        "(not on PyPI): the model cannot be checked outside it; import what it needs elsewhere"
+        f"{script} imports {root}, which exists only inside AWS's {images} serving images (not "
+        f"on PyPI), so it cannot run outside them (configured image: {image})"
     )
 
 
@@ -83,7 +85,7 @@ def _fatal_reason(event: dict[str, Any], entry_point: str, image: str = "") -> s
             "model_fn (it supplies input_fn, predict_fn and output_fn)"
         )
     if stage == "import":
-        line = _image_module_reason(event.get("error"), script, image or "the")
+        line = _image_module_reason(event.get("error"), script, image or "unknown")
         if line is not None:
             return line
         return f"importing {script} raised {_describe_error(event.get('error'))}"
