@@ -64,7 +64,9 @@ def corpus_model(tmp_path: Path, framework: str, convention: str, python: str) -
 
 
 def current_python_has(framework: str, convention: str) -> None:
-    needs = {"sklearn": ["sklearn", "joblib"], "xgboost": ["xgboost"], "plain": ["numpy"]}[framework]
+    needs = {"sklearn": ["sklearn", "joblib"], "xgboost": ["xgboost"], "plain": ["numpy"]}[
+        framework
+    ]
     needs += ["flask"] if convention == "flask_response" else []
     for module in needs:
         if importlib.util.find_spec(module) is None:
@@ -85,7 +87,8 @@ def test_corpus_passes_in_the_image_environment(
     assert report.passed, report.to_dict()
     assert any("image environment (cached" in note for note in report.notes), report.notes
     scores = _scores(report.samples[0].response_preview or "")
-    assert len(scores) == 3 and all(isinstance(value, float) for value in scores)
+    assert len(scores) == 3
+    assert all(isinstance(value, float) for value in scores)
 
 
 @pytest.mark.parametrize("convention", sorted(corpus.CONVENTIONS))
@@ -138,8 +141,6 @@ def test_register_check_install_requirements_in_the_image_environment(
     assert refused.exit_code == 1, refused.output
     assert "cornerstone" in refused.stderr
     assert "--install-requirements" in refused.stderr
-    result = invoke(
-        *args, "--install-requirements", env={"MIMSREG_ENV_CACHE": str(env_cache)}
-    )
+    result = invoke(*args, "--install-requirements", env={"MIMSREG_ENV_CACHE": str(env_cache)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["status"] == "created"

@@ -14,8 +14,8 @@ from mimsreg.check.environment import (
     SERVING_IMAGES,
     ServingImage,
     choose_environment,
-    environment_key,
     ensure_environment,
+    environment_key,
 )
 from mimsreg.config import ModelRegistrationConfig
 from mimsreg.engine.payload import PayloadSample, generate_samples
@@ -52,12 +52,11 @@ def test_model_fn_only_gets_the_images_defaults(tmp_path: Path) -> None:
     """input_fn, predict_fn and output_fn default to the image's: decode to a float32 array,
     model.predict, the JSON encoder (a flat array, judged positionally)."""
     spec = spec_for()
-    report = check_model(plain_model(tmp_path, corpus.script("plain", "model_fn_only")), spec,
-                         three(spec))
-    assert report.passed, report.to_dict()
-    assert json.loads(report.samples[0].response_preview or "") == pytest.approx(
-        [1.3, 3.85, 6.4]
+    report = check_model(
+        plain_model(tmp_path, corpus.script("plain", "model_fn_only")), spec, three(spec)
     )
+    assert report.passed, report.to_dict()
+    assert json.loads(report.samples[0].response_preview or "") == pytest.approx([1.3, 3.85, 6.4])
 
 
 def test_one_csv_row_fails_as_the_sklearn_image_fails(tmp_path: Path) -> None:
@@ -109,7 +108,9 @@ def test_the_toolkit_passes_context_to_handlers_that_take_it(tmp_path: Path) -> 
     """Where the inference toolkit serves (PyTorch), a handler with one parameter more gets the
     context (model_fn too), with the request's headers and the model folder."""
     script = corpus.script("plain", "model_fn_only").replace(
-        "def model_fn(model_dir):", "def model_fn(model_dir, context):\n    assert context.system_properties['model_dir'] == model_dir"
+        "def model_fn(model_dir):",
+        "def model_fn(model_dir, context):\n"
+        "    assert context.system_properties['model_dir'] == model_dir",
     ) + (
         "\ndef input_fn(body, content_type, context):\n"
         "    assert context.get_request_header(0, 'Accept') == 'application/json'\n"
@@ -152,7 +153,8 @@ def test_response_objects_are_unwrapped() -> None:
 def test_a_bare_string_is_text_html_under_flask_and_the_accept_type_under_the_toolkit() -> None:
     body, content_type, note, _ = _child.encode_response("[1]", "containers")
     assert (body, content_type) == (b"[1]", "text/html; charset=utf-8")
-    assert note is not None and "text/html" in note
+    assert note is not None
+    assert "text/html" in note
     assert _child.encode_response("[1]", "toolkit")[1:3] == (None, None)
 
 
@@ -164,7 +166,7 @@ def test_an_error_status_fails_the_sample(tmp_path: Path) -> None:
     )
     spec = spec_for()
     report = check_model(plain_model(tmp_path, script), spec, three(spec))
-    assert reasons(report)[0] == "the response has status 406: '{\"error\": \"nope\"}'"
+    assert reasons(report)[0] == 'the response has status 406: \'{"error": "nope"}\''
 
 
 def test_the_containers_csv_decoder_keeps_its_quirks() -> None:
@@ -237,9 +239,16 @@ def test_a_request_file_is_sent_verbatim_and_judged_by_names(tmp_path: Path) -> 
     request.write_text('{"instances": {"rows": [[1, 2, 3]]}}')
     model = plain_model(tmp_path, script)
     result = invoke(
-        "check", model, "--config", _config_file(tmp_path, spec_for(
-            source_model_inference_content_types=["application/json"])),
-        "--request", request, "--content-type", "application/json", "--env", "current",
+        "check",
+        model,
+        "--config",
+        _config_file(tmp_path, spec_for(source_model_inference_content_types=["application/json"])),
+        "--request",
+        request,
+        "--content-type",
+        "application/json",
+        "--env",
+        "current",
     )
     assert result.exit_code == 1, result.output
     assert "record 2: output 'score' is NUMERIC but the model returned a string ('x')" in (
@@ -303,11 +312,13 @@ def test_an_image_only_module_is_one_line(tmp_path: Path, module: str, expected:
 
 
 def test_auto_falls_back_to_this_python_with_a_note() -> None:
-    unknown = choose_environment("auto", spec_for(framework="pytorch", framework_version="2.1"),
-                                 None)
+    unknown = choose_environment(
+        "auto", spec_for(framework="pytorch", framework_version="2.1"), None
+    )
     assert unknown.kind == "current"
-    assert unknown.note is not None and unknown.note.startswith("no image environment for pytorch")
-    with pytest.raises(BadInputError, match="--env image: no image environment for pytorch 2.1"):
+    assert unknown.note is not None
+    assert unknown.note.startswith("no image environment for pytorch")
+    with pytest.raises(BadInputError, match=r"--env image: no image environment for pytorch 2\.1"):
         choose_environment("image", spec_for(framework="pytorch", framework_version="2.1"), None)
     with pytest.raises(BadInputError, match="--env must be one of"):
         choose_environment("docker", spec_for(), None)
@@ -323,7 +334,7 @@ def test_a_missing_image_python_is_bad_input_for_image_and_a_note_for_auto(
         "current",
         "Python 3.9 (the sklearn 1.2-1 image's) is not installed: ran on this Python",
     )
-    with pytest.raises(BadInputError, match="pyenv install 3.9, pass --python"):
+    with pytest.raises(BadInputError, match=r"pyenv install 3\.9, pass --python"):
         choose_environment("image", spec_for(), None)
 
 
@@ -331,9 +342,17 @@ def test_the_environment_key_is_the_content() -> None:
     image = SERVING_IMAGES[("sklearn", "1.2-1")]
     key = environment_key(image, "3.9.18", None)
     assert key == environment_key(image, "3.9.18", None)
-    assert len({key, environment_key(image, "3.9.17", None),
+    assert (
+        len(
+            {
+                key,
+                environment_key(image, "3.9.17", None),
                 environment_key(image, "3.9.18", b"pandas\n"),
-                environment_key(SERVING_IMAGES[("sklearn", "1.0-1")], "3.9.18", None)}) == 4
+                environment_key(SERVING_IMAGES[("sklearn", "1.0-1")], "3.9.18", None),
+            }
+        )
+        == 4
+    )
 
 
 @pytest.mark.slow  # two virtualenvs: 10 to 30 s
@@ -343,13 +362,16 @@ def test_an_environment_is_built_once_then_found_in_the_cache(tmp_path: Path) ->
 
     image = ServingImage("sklearn", "0.0-test", "3.11", (), "containers", "test")
     first = ensure_environment(image, sys.executable, None, tmp_path, 120)
-    assert not isinstance(first, str) and first.built
+    assert not isinstance(first, str)
+    assert first.built
     again = ensure_environment(image, sys.executable, None, tmp_path, 120)
-    assert not isinstance(again, str) and not again.built
+    assert not isinstance(again, str)
+    assert not again.built
     assert (again.python, again.key) == (first.python, first.key)
     (first.root / ".mimsreg-env.json").unlink()  # an interrupted build is rebuilt
     rebuilt = ensure_environment(image, sys.executable, None, tmp_path, 120)
-    assert not isinstance(rebuilt, str) and rebuilt.built
+    assert not isinstance(rebuilt, str)
+    assert rebuilt.built
 
 
 @pytest.mark.slow  # a virtualenv

@@ -13,7 +13,11 @@ from typing import Any
 
 FRAMEWORKS = ("sklearn", "xgboost", "plain")
 # The image each model is configured with (the plain-Python model rides on the scikit-learn one).
-IMAGES = {"sklearn": ("sklearn", "1.2-1"), "xgboost": ("xgboost", "1.7-1"), "plain": ("sklearn", "1.2-1")}
+IMAGES = {
+    "sklearn": ("sklearn", "1.2-1"),
+    "xgboost": ("xgboost", "1.7-1"),
+    "plain": ("sklearn", "1.2-1"),
+}
 
 ROWS = [[1.0, 2.0, 3.0], [2.0, 3.0, 4.0], [3.0, 5.0, 7.0], [4.0, 4.0, 4.0]]
 # Three records, no trailing newline: the XGBoost image's CSV decoder refuses one.
@@ -111,7 +115,7 @@ def script(framework: str, convention: str, *, model_fn_params: str = "model_dir
 
 
 def train(python: str, framework: str, model_dir: Path) -> None:
-    """Train the framework's small model with ``python`` (the one that serves it) into the folder."""
+    """Train the framework's small model with ``python`` (the one serving it) into the folder."""
     code = textwrap.dedent(TRAIN[framework]).format(rows=ROWS)
     model_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run([python, "-c", code, str(model_dir)], check=True, capture_output=True)

@@ -33,8 +33,6 @@ from mimsreg.errors import BadInputError, InvalidPackageError, PayloadError
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
-from mimsreg.check.judge import _failed, _results
-from mimsreg.check.report import CheckReport, SampleResult
 from mimsreg.check.environment import (
     EnvironmentChoice,
     choose_environment,
@@ -42,6 +40,8 @@ from mimsreg.check.environment import (
     ensure_environment,
     serving_facts,
 )
+from mimsreg.check.judge import _failed, _results
+from mimsreg.check.report import CheckReport, SampleResult
 from mimsreg.check.run import DEFAULT_INSTALL_TIMEOUT, _install_requirements, _run_child
 
 __all__ = ["DEFAULT_TIMEOUT", "CheckReport", "SampleResult", "check_model"]
@@ -189,8 +189,9 @@ def check_model(
         raise BadInputError("give a payload or a request, not both")
     if request is None and content_type is not None:
         raise BadInputError("--content-type goes with --request")
+    notes: list[str] = []
     if request is not None:
-        samples, notes = [_request_sample(spec, request, content_type)], []
+        samples = [_request_sample(spec, request, content_type)]
     else:
         samples, notes = _samples(spec, payload)
     choice = choose_environment(env, spec, python)
@@ -228,7 +229,14 @@ def check_model(
                 "code/requirements.txt was not installed (--install-requirements installs it)"
             )
         run = _run_child(
-            interpreter, model_dir, code_dir, spec, samples, extra_paths, work, timeout,
+            interpreter,
+            model_dir,
+            code_dir,
+            spec,
+            samples,
+            extra_paths,
+            work,
+            timeout,
             serving=serving,
         )
     results, error, run_notes = _results(

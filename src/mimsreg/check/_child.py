@@ -40,8 +40,9 @@ import os
 import site
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Optional, Tuple
+from typing import IO, Any
 
 # Content types whose bodies both serving stacks decode to str before input_fn.
 UTF8_CONTENT_TYPES = ("text/csv", "application/json")
@@ -63,16 +64,16 @@ def _where(exc: BaseException, model_dir: str) -> str:
             filename = relative
     except ValueError:  # another drive on Windows
         pass
-    text = 'File "{}", line {}, in {}'.format(filename, frame.lineno, frame.name)
-    return "{}: {}".format(text, frame.line) if frame.line else text
+    text = f'File "{filename}", line {frame.lineno}, in {frame.name}'
+    return f"{text}: {frame.line}" if frame.line else text
 
 
-def error_info(exc: BaseException, model_dir: str) -> Dict[str, str]:
+def error_info(exc: BaseException, model_dir: str) -> dict[str, str]:
     """Exception type, message (capped) and the last traceback frame, as plain strings."""
     kind = type(exc)
     name = kind.__qualname__
     if kind.__module__ not in ("builtins", "__main__"):
-        name = "{}.{}".format(kind.__module__, name)
+        name = f"{kind.__module__}.{name}"
     message = str(exc)
     if len(message) > 2000:
         message = message[:2000] + "..."
@@ -101,7 +102,7 @@ class UnsupportedFormatError(Exception):
 
 
 def _numpy() -> Any:
-    import numpy  # noqa: PLC0415 - only the default handlers need it, and the image has it
+    import numpy
 
     return numpy
 
@@ -115,7 +116,7 @@ def containers_decode(data: Any, content_type: str) -> Any:
             reader = csv.reader(
                 io.StringIO(data), delimiter=",", quotechar='"', doublequote=True, strict=True
             )
-            array = np.array([row for row in reader]).squeeze()
+            array = np.array(list(reader)).squeeze()
             array = array.astype(None)
         except ValueError:
             pass
@@ -124,8 +125,7 @@ def containers_decode(data: Any, content_type: str) -> Any:
         return np.array(json.loads(data))
     if content_type == NPY:
         return np.load(io.BytesIO(data), allow_pickle=True)
-    raise UnsupportedFormatError("Content type {} is not supported by this framework.".format(
-        content_type))
+    raise UnsupportedFormatError(f"Content type {content_type} is not supported by this framework.")
 
 
 def containers_encode(array_like: Any, accept: str) -> Any:
@@ -144,16 +144,16 @@ def containers_encode(array_like: Any, accept: str) -> Any:
         if len(array.shape) == 1:
             array = np.reshape(array, (array.shape[0], 1))
         stream = io.StringIO()
-        writer = csv.writer(stream, lineterminator="\n", delimiter=",", quotechar='"',
-                            doublequote=True, strict=True)
+        writer = csv.writer(
+            stream, lineterminator="\n", delimiter=",", quotechar='"', doublequote=True, strict=True
+        )
         writer.writerows(array)
         return stream.getvalue()
     if accept == NPY:
         buffer = io.BytesIO()
         np.save(buffer, array_like)
         return buffer.getvalue()
-    raise UnsupportedFormatError("Content type {} is not supported by this framework.".format(
-        accept))
+    raise UnsupportedFormatError(f"Content type {accept} is not supported by this framework.")
 
 
 def toolkit_decode(data: Any, content_type: str) -> Any:
@@ -165,8 +165,7 @@ def toolkit_decode(data: Any, content_type: str) -> Any:
         return np.array(json.loads(data))
     if content_type == NPY:
         return np.load(io.BytesIO(data), allow_pickle=True)
-    raise UnsupportedFormatError("Content type {} is not supported by this framework.".format(
-        content_type))
+    raise UnsupportedFormatError(f"Content type {content_type} is not supported by this framework.")
 
 
 def toolkit_encode(array_like: Any, accept: str) -> Any:
@@ -181,25 +180,25 @@ def toolkit_encode(array_like: Any, accept: str) -> Any:
 
 def xgboost_decode(data: Any, content_type: str) -> Any:
     """The XGBoost image's ``encoder.decode``: CSV (delimiter sniffed) or LIBSVM to a DMatrix."""
-    import xgboost  # noqa: PLC0415 - the XGBoost image's default input_fn needs it
+    import xgboost
 
     media = content_type.split(";", 1)[0].strip()
     if media == "text/csv":
         text = data.decode() if isinstance(data, bytes) else data
         sniffed = csv.Sniffer().sniff(text.split("\n")[0][:512]).delimiter
         delimiter = "," if sniffed.isalnum() else sniffed
-        rows = [["nan" if x == "" else x for x in line.split(delimiter)]
-                for line in text.split("\n")]
+        rows = [
+            ["nan" if x == "" else x for x in line.split(delimiter)] for line in text.split("\n")
+        ]
         return xgboost.DMatrix(_numpy().array(rows).astype(None))
     if media in ("text/libsvm", "text/x-libsvm"):
-        import tempfile  # noqa: PLC0415
+        import tempfile
 
         with tempfile.NamedTemporaryFile(suffix=".libsvm") as handle:
             handle.write(data.encode() if isinstance(data, str) else data)
             handle.flush()
             return xgboost.DMatrix(handle.name)
-    raise UnsupportedFormatError("Content type {} is not supported by this framework.".format(
-        media))
+    raise UnsupportedFormatError(f"Content type {media} is not supported by this framework.")
 
 
 def _default_model_fn(model_dir: str) -> Any:
@@ -208,7 +207,7 @@ def _default_model_fn(model_dir: str) -> Any:
     )
 
 
-def default_handlers(framework: str) -> Dict[str, Callable[..., Any]]:
+def default_handlers(framework: str) -> dict[str, Callable[..., Any]]:
     """The defaults of the image's serving code for a missing input_fn, predict_fn, output_fn."""
     if framework == "sklearn":
 
@@ -221,15 +220,13 @@ def default_handlers(framework: str) -> Dict[str, Callable[..., Any]]:
         return {
             "input_fn": input_fn,
             "predict_fn": lambda data, model: model.predict(data),
-            "output_fn": lambda prediction, accept: (
-                containers_encode(prediction, accept), accept),
+            "output_fn": lambda prediction, accept: (containers_encode(prediction, accept), accept),
         }
     if framework == "xgboost":
         return {
             "input_fn": xgboost_decode,
             "predict_fn": lambda data, model: model.predict(data, validate_features=False),
-            "output_fn": lambda prediction, accept: (
-                containers_encode(prediction, accept), accept),
+            "output_fn": lambda prediction, accept: (containers_encode(prediction, accept), accept),
         }
 
     def predict_fn(data: Any, model: Any) -> Any:
@@ -250,13 +247,13 @@ def default_handlers(framework: str) -> Dict[str, Callable[..., Any]]:
 class RequestProcessor:
     """The model server's request processor, as the toolkit reads it."""
 
-    def __init__(self, headers: Dict[str, str]) -> None:
+    def __init__(self, headers: dict[str, str]) -> None:
         self.headers = headers
 
-    def get_request_properties(self) -> Dict[str, str]:
+    def get_request_properties(self) -> dict[str, str]:
         return dict(self.headers)
 
-    def get_request_property(self, key: str) -> Optional[str]:
+    def get_request_property(self, key: str) -> str | None:
         return self.headers.get(key)
 
 
@@ -266,28 +263,34 @@ class ServingContext:
 
     def __init__(self, model_dir: str) -> None:
         self.model_name = "model"
-        self.system_properties = {"model_dir": model_dir, "gpu_id": None, "batch_size": 1,
-                                  "server_name": "MMS", "server_version": ""}
-        self.manifest: Dict[str, Any] = {}
+        self.system_properties = {
+            "model_dir": model_dir,
+            "gpu_id": None,
+            "batch_size": 1,
+            "server_name": "MMS",
+            "server_version": "",
+        }
+        self.manifest: dict[str, Any] = {}
         self.metrics = None
         self.request_processor = [RequestProcessor({})]
-        self.response_content_types: Dict[int, str] = {}
+        self.response_content_types: dict[int, str] = {}
         self.status = (200, "")
 
     def request(self, content_type: str, accept: str) -> None:
-        self.request_processor = [RequestProcessor({"Content-Type": content_type,
-                                                    "Accept": accept})]
+        self.request_processor = [
+            RequestProcessor({"Content-Type": content_type, "Accept": accept})
+        ]
 
-    def get_request_header(self, idx: int, key: str) -> Optional[str]:
+    def get_request_header(self, idx: int, key: str) -> str | None:
         return self.request_processor[idx].get_request_property(key)
 
-    def get_all_request_header(self, idx: int) -> Dict[str, str]:
+    def get_all_request_header(self, idx: int) -> dict[str, str]:
         return self.request_processor[idx].get_request_properties()
 
     def set_response_content_type(self, idx: int, value: str) -> None:
         self.response_content_types[idx] = value
 
-    def get_response_content_type(self, idx: int) -> Optional[str]:
+    def get_response_content_type(self, idx: int) -> str | None:
         return self.response_content_types.get(idx)
 
     def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
@@ -297,7 +300,7 @@ class ServingContext:
 class Dispatch:
     """The handlers of one script as the image resolves them, and how it calls them."""
 
-    def __init__(self, module: Any, serving: Dict[str, str], model_dir: str) -> None:
+    def __init__(self, module: Any, serving: dict[str, str], model_dir: str) -> None:
         self.stack = serving.get("stack", "containers")
         self.context = ServingContext(model_dir)
         defaults = default_handlers(serving.get("framework", ""))
@@ -317,14 +320,18 @@ class Dispatch:
             return func(*args)
         if count == len(args) + 1:
             return func(*args, self.context)
-        raise TypeError("{} takes {} arguments but {} were given.".format(
-            getattr(func, "__name__", "handler"), count, len(args)))
+        raise TypeError(
+            "{} takes {} arguments but {} were given.".format(
+                getattr(func, "__name__", "handler"), count, len(args)
+            )
+        )
 
     def stage_name(self, name: str) -> str:
         return name + " (the image's default)" if name in self.defaulted else name
 
-    def transform(self, model: Any, body: Any, content_type: str, accept: str,
-                  stage: List[str]) -> Any:
+    def transform(
+        self, model: Any, body: Any, content_type: str, accept: str, stage: list[str]
+    ) -> Any:
         self.context.request(content_type, accept)
         if self.transform_fn:
             stage[0] = "transform_fn"
@@ -343,7 +350,7 @@ FLASK_DEFAULT_TYPE = "text/html; charset=utf-8"
 
 def encode_response(
     result: Any, stack: str = "toolkit"
-) -> Tuple[bytes, Any, Optional[str], Optional[int]]:
+) -> tuple[bytes, Any, str | None, int | None]:
     """(body bytes, content type or None, a note, status or None) of what output_fn or
     transform_fn returned.
 
@@ -365,9 +372,8 @@ def encode_response(
     if stack == "containers" and content_type is None and isinstance(result, (str, bytes)):
         content_type = FLASK_DEFAULT_TYPE
         note = (
-            "the handler returned a bare {} without a content type, which the image's Flask "
-            "server sends as text/html: return (body, content_type) or a Response".format(
-                type(result).__name__)
+            f"the handler returned a bare {type(result).__name__} without a content type, which "
+            "the image's Flask server sends as text/html: return (body, content_type) or a Response"
         )
     if isinstance(result, str):
         return result.encode("utf-8"), content_type, note, status
@@ -377,10 +383,10 @@ def encode_response(
         body = json.dumps(result).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            "the response is a {}, which serving cannot send: return str or bytes".format(
-                type(result).__name__)
+            f"the response is a {type(result).__name__}, which serving cannot send: "
+            "return str or bytes"
         ) from exc
-    note = "the handler returned a {}; it was JSON-encoded".format(type(result).__name__)
+    note = f"the handler returned a {type(result).__name__}; it was JSON-encoded"
     if stack == "containers" and content_type is None:
         content_type = "application/json"
     return body, content_type, note, status
@@ -395,7 +401,7 @@ def load_entry_point(code_dir: str, entry_point: str) -> Any:
     name = path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise ImportError("cannot load {!r} as a Python module".format(str(path)))
+        raise ImportError(f"cannot load {str(path)!r} as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -403,7 +409,11 @@ def load_entry_point(code_dir: str, entry_point: str) -> Any:
 
 
 def run_sample(
-    dispatch: Dispatch, model: Any, sample: Dict[str, Any], reporter: Reporter, index: int,
+    dispatch: Dispatch,
+    model: Any,
+    sample: dict[str, Any],
+    reporter: Reporter,
+    index: int,
     model_dir: str,
 ) -> None:
     """Send one request through the handlers and report the raw response or the failure."""
@@ -419,13 +429,19 @@ def run_sample(
         result = dispatch.transform(model, body, content_type, accept, stage)
         response, response_type, note, status = encode_response(result, dispatch.stack)
     except BaseException as exc:  # the model's own failure is what we report
-        reporter.send(event="sample", index=index, ok=False, stage=stage[0],
-                      error=error_info(exc, model_dir))
+        reporter.send(
+            event="sample", index=index, ok=False, stage=stage[0], error=error_info(exc, model_dir)
+        )
         return
     if len(response) > MAX_RESPONSE_BYTES:
-        message = "the response is {} bytes (at most {})".format(len(response), MAX_RESPONSE_BYTES)
-        reporter.send(event="sample", index=index, ok=False, stage=stage[0],
-                      error={"type": "ResponseTooLarge", "message": message, "where": ""})
+        message = f"the response is {len(response)} bytes (at most {MAX_RESPONSE_BYTES})"
+        reporter.send(
+            event="sample",
+            index=index,
+            ok=False,
+            stage=stage[0],
+            error={"type": "ResponseTooLarge", "message": message, "where": ""},
+        )
         return
     reporter.send(
         event="sample",
@@ -438,7 +454,7 @@ def run_sample(
     )
 
 
-def load(request: Dict[str, Any], reporter: Reporter) -> Optional[Tuple[Dispatch, Any]]:
+def load(request: dict[str, Any], reporter: Reporter) -> tuple[Dispatch, Any] | None:
     """Import the script, resolve its handlers and load the model; None after a fatal event."""
     model_dir = request["model_dir"]
     try:
@@ -462,7 +478,7 @@ def load(request: Dict[str, Any], reporter: Reporter) -> Optional[Tuple[Dispatch
     return dispatch, model
 
 
-def main(argv: List[str]) -> int:
+def main(argv: list[str]) -> int:
     """Run the request in ``argv[1]``, writing events to ``argv[2]``."""
     sys.dont_write_bytecode = True
     request = json.loads(Path(argv[1]).read_text(encoding="utf-8"))

@@ -36,8 +36,8 @@ __all__ = [
     "ServingImage",
     "choose_environment",
     "default_cache_dir",
-    "environment_key",
     "ensure_environment",
+    "environment_key",
     "find_python",
     "serving_facts",
 ]
@@ -228,9 +228,7 @@ def default_cache_dir() -> Path:
     return Path(cache) / "mimsreg" / "envs"
 
 
-def environment_key(
-    image: ServingImage, python_version: str, requirements: bytes | None
-) -> str:
+def environment_key(image: ServingImage, python_version: str, requirements: bytes | None) -> str:
     """The content key of an environment (pure): same inputs, same folder."""
     document = {
         "format": _FORMAT,
@@ -315,8 +313,13 @@ def ensure_environment(
             shutil.rmtree(root, ignore_errors=True)
             return failure
         seconds = time.monotonic() - started
-        marker = {"image": image.label, "python": version, "packages": list(image.packages),
-                  "requirements": wanted is not None, "seconds": round(seconds, 1)}
+        marker = {
+            "image": image.label,
+            "python": version,
+            "packages": list(image.packages),
+            "requirements": wanted is not None,
+            "seconds": round(seconds, 1),
+        }
         (root / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     return Environment(str(python), root, key, image, True, seconds)
 

@@ -75,8 +75,8 @@ def _fatal_reason(event: dict[str, Any], entry_point: str, image: str = "") -> s
     if stage == "handlers" and event.get("conflict"):
         return (
             f"{script} defines transform_fn and input_fn, predict_fn or output_fn: serving "
-            "refuses that (\"Cannot use transform_fn implementation with input_fn, predict_fn, "
-            "and/or output_fn\"); keep one of the two"
+            'refuses that ("Cannot use transform_fn implementation with input_fn, predict_fn, '
+            'and/or output_fn"); keep one of the two'
         )
     if stage == "handlers":
         missing = ", ".join(str(name) for name in event.get("missing") or [])
@@ -165,8 +165,9 @@ def _check_value(number: int, name: str, kind: str, value: Any, reasons: _Reason
         )
 
 
-def _check_object(number: int, record: dict[str, Any], spec: RegistrationSpec,
-                  reasons: _Reasons) -> None:
+def _check_object(
+    number: int, record: dict[str, Any], spec: RegistrationSpec, reasons: _Reasons
+) -> None:
     outputs = dict(spec.output_variables)
     for key in record:
         if key not in outputs:
@@ -203,14 +204,16 @@ def _check_record(number: int, record: Any, spec: RegistrationSpec, reasons: _Re
 
 
 def _named(document: Any, names: set[str]) -> list[Any] | None:
-    """The first object, or list of objects, holding a declared output name, searched depth first."""
+    """The first object, or list of objects, holding a declared output name (depth first)."""
     if isinstance(document, dict):
         if names & set(document):
             return [document]
         children: list[Any] = list(document.values())
     elif isinstance(document, list):
-        if document and all(isinstance(item, dict) for item in document) and any(
-            names & set(item) for item in document
+        if (
+            document
+            and all(isinstance(item, dict) for item in document)
+            and any(names & set(item) for item in document)
         ):
             return document
         children = document
@@ -237,8 +240,10 @@ def _check_json(
             return ()
         records = _named(document, set(outputs))
         if records is None:
-            return ("no declared output name in the response: only its content type and JSON "
-                    "syntax were checked",)
+            return (
+                "no declared output name in the response: only its content type and JSON "
+                "syntax were checked",
+            )
         for number, record in enumerate(records, start=1):
             _check_object(number, record, spec, reasons)
         return ()
@@ -292,8 +297,8 @@ def _failed(sample: PayloadSample, accept: str, reason: str) -> SampleResult:
 
 def _hint(event: dict[str, Any], sample: PayloadSample, serving: Mapping[str, str]) -> str:
     """Why serving fails the same way, where the cause is a known difference of the image."""
-    error = event.get("error") if isinstance(event.get("error"), dict) else {}
-    message = str(error.get("message", ""))
+    error = event.get("error")
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
     image = serving.get("image", "the configured")
     if "'context'" in message and serving.get("stack") == "containers":
         return (
