@@ -148,7 +148,6 @@ def check_model(
     sandbox = resolve_isolation(isolation)
     if sandbox.warning is not None:
         warnings.warn(sandbox.warning, IsolationWarning, stacklevel=2)
-    house = _wheelhouse(wheelhouse)
     spec = _resolve_spec(config_or_spec)
     samples, notes = _samples(spec, payload)
     interpreter = python or sys.executable
@@ -161,30 +160,22 @@ def check_model(
             raise InvalidPackageError(
                 f"{str(model)!r} has no {script}: the inference code belongs under code/"
             )
-        requirements = code_dir / "requirements.txt"
-        extra_paths: list[Path] = []
-        requirements_skipped = requirements.is_file() and not install_requirements
-        if requirements.is_file() and install_requirements:
-            target = work / "site-packages"
-            failure = _install_requirements(
-                interpreter,
-                requirements,
-                target,
-                install_timeout,
-                isolation=sandbox,
-                model_dir=model_dir,
-                work=work,
-                wheelhouse=house,
-                index_url=index_url,
-            )
-            if failure is not None:
-                return _report_all_failed(model, spec, samples, failure, notes, started, sandbox)
-            extra_paths.append(target)
-            notes.append("installed code/requirements.txt into a temporary folder")
-        elif requirements.is_file():
-            notes.append(
-                "code/requirements.txt was not installed (--install-requirements installs it)"
-            )
+        requirements_skipped = (
+            code_dir / "requirements.txt"
+        ).is_file() and not install_requirements
+        extra_paths, failure = _requirements(
+            interpreter,
+            model_dir,
+            work,
+            sandbox,
+            notes,
+            install=install_requirements,
+            timeout=install_timeout,
+            wheelhouse=_wheelhouse(wheelhouse),
+            index_url=index_url,
+        )
+        if failure is not None:
+            return _report_all_failed(model, spec, samples, failure, notes, started, sandbox)
         run = _run_child(
             interpreter,
             model_dir,
@@ -212,6 +203,43 @@ def check_model(
         isolation=sandbox.mode,
         warnings=_warnings(sandbox),
     )
+
+
+def _requirements(
+    interpreter: str,
+    model_dir: Path,
+    work: Path,
+    sandbox: Isolation,
+    notes: list[str],
+    *,
+    install: bool,
+    timeout: float,
+    wheelhouse: Path | None,
+    index_url: str | None,
+) -> tuple[list[Path], str | None]:
+    """The folders the model's requirements add to the child's path, and why installing them
+    failed (or None); a note either way."""
+    requirements = model_dir / "code" / "requirements.txt"
+    if not requirements.is_file():
+        return [], None
+    if not install:
+        notes.append("code/requirements.txt was not installed (--install-requirements installs it)")
+        return [], None
+    target = work / "site-packages"
+    failure = _install_requirements(
+        interpreter,
+        requirements,
+        target,
+        timeout,
+        isolation=sandbox,
+        model_dir=model_dir,
+        work=work,
+        wheelhouse=wheelhouse,
+        index_url=index_url,
+    )
+    if failure is None:
+        notes.append("installed code/requirements.txt into a temporary folder")
+    return [target], failure
 
 
 def _warnings(sandbox: Isolation) -> tuple[str, ...]:
