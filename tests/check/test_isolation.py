@@ -458,12 +458,13 @@ def test_pip_reaches_the_index_the_model_does_not(
 
 
 def test_events_read_back_are_capped(tmp_path: Path) -> None:
-    """The events file is the model's to write too: an oversized line is skipped unread, long
-    strings are cut, and no more events than asked for are kept."""
+    """The events file is the model's to write too: an oversized line is skipped unread, so is one
+    nested too deep to parse, long strings are cut, and no more events than asked for are kept."""
     path = tmp_path / "results.jsonl"
     huge = json.dumps({"event": "fatal", "x": "y" * MAX_EVENT_LINE_BYTES})
     long_message = {"event": "fatal", "error": {"message": "m" * (MAX_EVENT_TEXT * 3)}}
-    lines = [huge, json.dumps({"event": "loaded"}), json.dumps(long_message)]
+    deep = '{"event": "fatal", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [huge, deep, json.dumps({"event": "loaded"}), json.dumps(long_message)]
     lines += [json.dumps({"event": "done"})] * 50
     path.write_text("\n".join(lines) + "\n")
     events = _read_events(path, max_events=4)

@@ -95,10 +95,12 @@ def _read_events(path: Path, max_events: int | None = None) -> list[dict[str, An
                 continue
             try:
                 event = json.loads(line)
-            except ValueError:  # the last line of a child killed while writing
+                if isinstance(event, dict):
+                    events.append(_capped(event))
+            # The last line of a child killed while writing; or nesting deep enough to exhaust
+            # the stack, which only a hostile model writes.
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(event, dict):
-                events.append(_capped(event))
     return events
 
 

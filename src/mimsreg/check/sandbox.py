@@ -364,7 +364,7 @@ def sandbox_command(
     processes = limits.processes
     if isolation.mode == "bwrap":
         home, tmp = "/tmp/home", "/tmp"
-        roots = _python_roots(interpreter)
+        roots = _python_roots(shutil.which(interpreter) or interpreter)
         prefix = _bwrap_argv(
             isolation,
             [*roots, work_dir, model_dir, *read_only],
