@@ -65,16 +65,26 @@ def handles_errors(command: F) -> F:
     return cast(F, wrapper)
 
 
-def load_config(path: Path) -> ModelRegistrationConfig:
-    """Load a configuration file, printing its placeholder warnings once on stderr."""
-    from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+def load_config(path: Path, *, strict: bool = False) -> ModelRegistrationConfig:
+    """Load a configuration file, printing its warnings (placeholders, the original framework's
+    ignored fields) once each on stderr."""
+    return config_and_warnings(path, strict=strict)[0]
+
+
+def config_and_warnings(
+    path: Path, *, strict: bool = False
+) -> tuple[ModelRegistrationConfig, list[str]]:
+    """A configuration file loaded, and the warnings it gave, each printed once on stderr."""
+    from mimsreg.config import ModelRegistrationConfig, OriginFieldsWarning, PlaceholderWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlaceholderWarning)
-        config = ModelRegistrationConfig.from_file(path)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    return config
+        warnings.simplefilter("always", OriginFieldsWarning)
+        config = ModelRegistrationConfig.from_file(path, strict=strict)
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    return config, messages
 
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
@@ -141,10 +151,19 @@ def cli() -> None:
 @cli.command()
 @config_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the validated configuration as JSON.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the original pipeline framework's fields (author, pipeline_name, ...) instead "
+    "of ignoring them with a warning.",
+)
 @handles_errors
-def validate(config_path: Path, as_json: bool) -> None:
-    """Validate a configuration file; print every error as 'field: message' (exit 2)."""
-    config = load_config(config_path)
+def validate(config_path: Path, as_json: bool, strict: bool) -> None:
+    """Validate a configuration file; print every error as 'field: message' (exit 2).
+
+    Also reads a pipeline configuration the original framework saved (its registration step).
+    """
+    config, messages = config_and_warnings(config_path, strict=strict)
     if as_json:
         data = config.model_dump(mode="json")
         data["resolved"] = {
@@ -152,7 +171,7 @@ def validate(config_path: Path, as_json: bool) -> None:
             "model_package_group_name": config.resolved_group_name,
             "load_test_instance_types": config.resolved_load_test_instance_types,
         }
-        data["warnings"] = config.placeholder_warnings()
+        data["warnings"] = messages
         echo_json(data)
         return
     inputs = len(config.source_model_inference_input_variable_list)
