@@ -991,6 +991,114 @@ def _print_report(report: CheckReport) -> None:
         click.echo(f"failed: {failed} of {len(report.samples)} sample(s)")
 
 
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option(
+    "--from",
+    "from_uri",
+    required=True,
+    metavar="URI",
+    help="Inventory holding the version: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+)
+@click.option("--to", "to_uri", required=True, metavar="URI", help="Inventory to copy it to.")
+@click.option(
+    "--from-region",
+    default=None,
+    metavar="REGION",
+    help="The version's region in the source (needed when it is in several).",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); default: the source's region.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
+    default=None,
+    help="Approval status in the target; default: the source's.",
+)
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="NAME",
+    help="SageMaker target: each region's S3 bucket, a name or a name with '{region}'.",
+)
+@click.option(
+    "--kms-key-id",
+    default=None,
+    metavar="KEY",
+    help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
+)
+@click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
+@json_option
+@handles_errors
+def promote(
+    reference: str,
+    from_uri: str,
+    to_uri: str,
+    from_region: str | None,
+    region_values: tuple[str, ...],
+    status: str | None,
+    bucket: str | None,
+    kms_key_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Copy a version, with its artifact, payload, record and approval history, to another
+    inventory (local → SageMaker in many regions, a region to another, SageMaker → local).
+
+    Idempotent: the version keeps its identity, so a re-run is 'unchanged'. Exit 0 when every
+    region is created or unchanged, 1 when one failed, 2 for bad input (nothing written).
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.promote import Source, promote
+    from mimsreg.engine.spec import ApprovalStatus
+
+    if to_uri == "sagemaker" and bucket is None and not dry_run:
+        raise BadInputError(
+            "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
+            "with {region} (mimsreg-models-{region})"
+        )
+    chosen = ApprovalStatus(status).value if status else None
+    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+        region, group, version = _locate(inventory, reference, from_region)
+        source = Source(inventory, from_uri, region, group, version)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            promotion = promote(
+                source,
+                lambda targets: open_inventory(to_uri, regions=targets),
+                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                context=current_context(),
+                status=chosen,
+                bucket=bucket,
+                kms_key_id=kms_key_id,
+                dry_run=dry_run,
+                progress=lambda phase, total: byte_progress(phase, total),
+            )
+    _echo_warnings(caught)
+    rows = [result.to_dict() for result in promotion.results]
+    if as_json:
+        echo_json(rows)
+    else:
+        click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
+        echo_table(
+            [{**row, "sha256": row["sha256"][:12]} for row in rows],
+            ["region", "group", "version", "status", "sha256", "id"],
+        )
+        for result in promotion.results:
+            if result.error:
+                click.echo(f"error: {result.region}: {result.error}", err=True)
+        if dry_run:
+            click.echo("dry run: the source was read and verified; nothing was written")
+    if not promotion.ok:
+        sys.exit(EXIT_FAILED)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="mimsreg")
