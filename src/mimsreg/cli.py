@@ -542,6 +542,9 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<15} {value}")
+    origin = data.get("promoted_from")
+    if isinstance(origin, dict):
+        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []

@@ -18,11 +18,11 @@ from pydantic import (
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     computed_field,
-    PrivateAttr,
-    SerializerFunctionWrapHandler,
     field_serializer,
     field_validator,
     model_validator,
@@ -53,10 +53,10 @@ from mimsreg.errors import ConfigError, FieldError
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSIONS",
+    "ORIGIN_IGNORED_FIELDS",
     "REGION_CODES",
     "ApprovalStatus",
     "Framework",
-    "ORIGIN_IGNORED_FIELDS",
     "ModelRegistrationConfig",
     "OriginFieldsWarning",
     "PlaceholderWarning",
@@ -692,9 +692,7 @@ class ModelRegistrationConfig(BaseModel):
         return self.get_variable_schema()
 
     @field_serializer("source_model_inference_input_variable_list", mode="wrap")
-    def _dump_inputs(
-        self, value: VariableList, handler: SerializerFunctionWrapHandler
-    ) -> Any:
+    def _dump_inputs(self, value: VariableList, handler: SerializerFunctionWrapHandler) -> Any:
         # The form the original's setter was asked to store (output_format="list"), in dumps.
         if self._input_format == "list":
             return [[name, kind.value] for name, kind in value.items()]

@@ -109,7 +109,9 @@ def test_a_region_promoted_to_another_and_back_to_a_local_inventory(
     assert stored.read_bytes() == approved_locally.read_bytes()
     original = ok("show", f"{GROUP}/1")
     payload = Path(local["payload_uri"].removeprefix("file://"))
-    assert payload.read_bytes() == Path(original["payload_uri"].removeprefix("file://")).read_bytes()
+    assert (
+        payload.read_bytes() == Path(original["payload_uri"].removeprefix("file://")).read_bytes()
+    )
     assert local["identity"] == original["identity"]
 
 

@@ -65,9 +65,7 @@ def source_of(inventory: Inventory, uri: str = "local", region: str = "us-east-1
 def test_promoted_version_keeps_identity_bytes_record_and_history(
     source: LocalInventory, target: LocalInventory
 ) -> None:
-    promotion = promote(
-        source_of(source), opener(target), ["us-east-1", "EU"], context=PROMOTER
-    )
+    promotion = promote(source_of(source), opener(target), ["us-east-1", "EU"], context=PROMOTER)
     assert [(r.region, r.version, r.status) for r in promotion.results] == [
         ("us-east-1", 1, CREATED),
         ("eu-west-1", 1, CREATED),
@@ -92,9 +90,10 @@ def test_promoted_version_keeps_identity_bytes_record_and_history(
     ] + [("Approved", "release-bot", copy.approval_history[-1].at, f"promoted from {original.id}")]
     for field in ("artifact_uri", "payload_uri"):
         stored = Path(str(getattr(copy, field)).removeprefix("file://"))
-        assert stored.read_bytes() == Path(
-            str(getattr(original, field)).removeprefix("file://")
-        ).read_bytes()
+        assert (
+            stored.read_bytes()
+            == Path(str(getattr(original, field)).removeprefix("file://")).read_bytes()
+        )
         assert stored.is_relative_to(target.artifact_root)
 
 

@@ -65,9 +65,10 @@ def test_create_registration_steps_always_gives_a_dict_keyed_by_region(
     )
     assert list(several) == ["us-east-1", "eu-west-1"]
     # Every region's job reads the payload from the pipeline region's bucket, as the original.
-    assert payload_inputs(builder, list(several.values())) == [
-        (f"s3://mimsreg-test-us-east-1/{KEY}", PAYLOAD_DIR)
-    ] * 2
+    assert (
+        payload_inputs(builder, list(several.values()))
+        == [(f"s3://mimsreg-test-us-east-1/{KEY}", PAYLOAD_DIR)] * 2
+    )
 
 
 def test_create_registration_steps_passes_dependencies_on(make_builder: Builder) -> None:
