@@ -654,6 +654,39 @@ def gc_command(
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A token file is a line; anything bigger (or a FIFO, a device) is not one.
+TOKEN_FILE_MAX_BYTES = 4096
+
+
+def _token_of(token: str | None, token_file: Path | None) -> str | None:
+    """The UI token from --token or --token-file (at most one), checked by the UI's rule."""
+    from mimsreg.errors import BadInputError
+    from mimsreg.ui.guard import valid_token
+
+    if token is not None and token_file is not None:
+        raise BadInputError("give --token or --token-file, not both")
+    if token is not None:
+        return valid_token(token, "--token")
+    if token_file is None:
+        return None
+    source = f"--token-file {str(token_file)!r}"
+    try:
+        if not token_file.is_file():
+            raise BadInputError(f"{source}: not a regular file")
+        if token_file.stat().st_size > TOKEN_FILE_MAX_BYTES:
+            raise BadInputError(f"{source}: over {TOKEN_FILE_MAX_BYTES} bytes")
+        text = token_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read it: {exc}") from exc
+    return valid_token(text, source)
+
+
+def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> str:
+    """The URL to open: the bound address, or for a wildcard bind the first extra host name."""
+    if host in ("0.0.0.0", "::", ""):
+        host = next((name for name in allowed if name not in LOOPBACK_HOSTS), "127.0.0.1")
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
 @cli.command()
@@ -665,27 +698,74 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
     is_flag=True,
     help="Offer approve/reject on the version page (with a confirmation step).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this Host name (repeatable); loopback names and --host always are.",
+)
+@click.option(
+    "--token",
+    envvar="MIMSREG_UI_TOKEN",
+    metavar="TOKEN",
+    help="Require this token on every request (16+ URL-safe characters); env MIMSREG_UI_TOKEN.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Read the token from this file (kept out of the process list).",
+)
 @handles_errors
-def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
-    """Serve a web page and JSON API (/api/...) over the inventory; read only by default."""
+def ui(
+    inventory_uri: str,
+    host: str,
+    port: int,
+    allow_writes: bool,
+    allowed_hosts: tuple[str, ...],
+    token: str | None,
+    token_file: Path | None,
+) -> None:
+    """Serve a web page and JSON API (/api/...) over the inventory; read only by default.
+
+    Answers only to loopback Host names, --host and --allowed-host (400 otherwise, against DNS
+    rebinding). Listening beyond loopback with --allow-writes needs --token or --token-file.
+    """
     from mimsreg.engine.inventory import open_inventory
-    from mimsreg.errors import MissingDependencyError
+    from mimsreg.errors import BadInputError, MissingDependencyError
 
     try:
         import uvicorn
 
         from mimsreg.ui import create_app
+        from mimsreg.ui.guard import exposure_problem, is_loopback, normalise_host, served_hosts
     except ImportError as exc:
         raise MissingDependencyError(
             f"mimsreg ui needs the 'ui' extra ({exc.name!r} is missing): pip install 'mimsreg[ui]'"
         ) from exc
-    # Against DNS rebinding: on a loopback address, answer only to loopback host names.
-    hosts = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
-    allowed = sorted(set(hosts)) if host in LOOPBACK_HOSTS else None
+    try:
+        extra = [normalise_host(name) for name in allowed_hosts]
+        hosts = served_hosts(host, extra)
+    except ValueError as exc:
+        raise BadInputError(f"--allowed-host/--host: {exc}") from exc
+    secret = _token_of(token, token_file)
+    problem = exposure_problem(host, allow_writes, secret)
+    if problem:
+        raise BadInputError(problem)
+    if not is_loopback(host):
+        risk = (
+            "over plain HTTP: the token crosses the network readable; put TLS in front"
+            if secret
+            else "without a token: anyone who can reach it can read the inventory"
+        )
+        click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
     with open_inventory(inventory_uri) as inventory:
-        app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=allowed)
+        app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
-        click.echo(f"mimsreg ui on http://{host}:{port}/ ({inventory.name} inventory, {mode})")
+        link = _ui_url(host, port, extra, secret)
+        click.echo(f"mimsreg ui on {link} ({inventory.name} inventory, {mode})")
+        click.echo(f"answering to Host: {', '.join(hosts)}", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

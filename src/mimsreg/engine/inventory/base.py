@@ -201,6 +201,14 @@ class Inventory(abc.ABC):
             }
         )
 
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        """The stored sample payload with this digest, when it is a file on this machine.
+
+        Found by digest in the backend's own content-addressed store, never by a path a record
+        names (the web UI serves it). None when the backend keeps payloads elsewhere.
+        """
+        return None
+
     def collect_garbage(
         self,
         older_than: float,

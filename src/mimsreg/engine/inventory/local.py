@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -37,12 +38,13 @@ from mimsreg.engine.inventory.base import (
     initial_history,
 )
 from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
-from mimsreg.engine.plan import RegionPlan, canonical_json
+from mimsreg.engine.plan import RegionPlan, artifact_key, canonical_json
 
 __all__ = ["LocalInventory", "default_home"]
 
 COPY_CHUNK = 4 * 1024 * 1024
 BUSY_TIMEOUT_SECONDS = 60.0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # Each entry moves the schema one version up; PRAGMA user_version records how far a file is.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -221,6 +223,13 @@ class LocalInventory(Inventory):
             Path(temporary).unlink(missing_ok=True)
             raise
         return destination
+
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        # The key is built from a checked digest, so no record can point it outside the store.
+        if not _SHA256.fullmatch(sha256):
+            return None
+        path = self.artifact_root / artifact_key(sha256, "payload.tar.gz")
+        return path if path.is_file() else None
 
     # --- the interface ------------------------------------------------------------------------
     def ensure_group(self, plan: RegionPlan) -> None:
