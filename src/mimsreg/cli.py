@@ -66,16 +66,26 @@ def handles_errors(command: F) -> F:
     return cast(F, wrapper)
 
 
-def load_config(path: Path) -> ModelRegistrationConfig:
-    """Load a configuration file, printing its placeholder warnings once on stderr."""
-    from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+def load_config(path: Path, *, strict: bool = False) -> ModelRegistrationConfig:
+    """Load a configuration file, printing its warnings (placeholders, the original framework's
+    ignored fields) once each on stderr."""
+    return config_and_warnings(path, strict=strict)[0]
+
+
+def config_and_warnings(
+    path: Path, *, strict: bool = False
+) -> tuple[ModelRegistrationConfig, list[str]]:
+    """A configuration file loaded, and the warnings it gave, each printed once on stderr."""
+    from mimsreg.config import ModelRegistrationConfig, OriginFieldsWarning, PlaceholderWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlaceholderWarning)
-        config = ModelRegistrationConfig.from_file(path)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    return config
+        warnings.simplefilter("always", OriginFieldsWarning)
+        config = ModelRegistrationConfig.from_file(path, strict=strict)
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    return config, messages
 
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
@@ -142,10 +152,19 @@ def cli() -> None:
 @cli.command()
 @config_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the validated configuration as JSON.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the original pipeline framework's fields (author, pipeline_name, ...) instead "
+    "of ignoring them with a warning.",
+)
 @handles_errors
-def validate(config_path: Path, as_json: bool) -> None:
-    """Validate a configuration file; print every error as 'field: message' (exit 2)."""
-    config = load_config(config_path)
+def validate(config_path: Path, as_json: bool, strict: bool) -> None:
+    """Validate a configuration file; print every error as 'field: message' (exit 2).
+
+    Also reads a pipeline configuration the original framework saved (its registration step).
+    """
+    config, messages = config_and_warnings(config_path, strict=strict)
     if as_json:
         data = config.model_dump(mode="json")
         data["resolved"] = {
@@ -153,7 +172,7 @@ def validate(config_path: Path, as_json: bool) -> None:
             "model_package_group_name": config.resolved_group_name,
             "load_test_instance_types": config.resolved_load_test_instance_types,
         }
-        data["warnings"] = config.placeholder_warnings()
+        data["warnings"] = messages
         echo_json(data)
         return
     inputs = len(config.source_model_inference_input_variable_list)
@@ -536,6 +555,9 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<15} {value}")
+    origin = data.get("promoted_from")
+    if isinstance(origin, dict):
+        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []
@@ -1093,6 +1115,114 @@ def _print_report(report: CheckReport) -> None:
         click.echo(f"passed: {len(report.samples)} sample(s) in {report.duration_seconds:.1f} s")
     else:
         click.echo(f"failed: {failed} of {len(report.samples)} sample(s)")
+
+
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option(
+    "--from",
+    "from_uri",
+    required=True,
+    metavar="URI",
+    help="Inventory holding the version: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+)
+@click.option("--to", "to_uri", required=True, metavar="URI", help="Inventory to copy it to.")
+@click.option(
+    "--from-region",
+    default=None,
+    metavar="REGION",
+    help="The version's region in the source (needed when it is in several).",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); default: the source's region.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
+    default=None,
+    help="Approval status in the target; default: the source's.",
+)
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="NAME",
+    help="SageMaker target: each region's S3 bucket, a name or a name with '{region}'.",
+)
+@click.option(
+    "--kms-key-id",
+    default=None,
+    metavar="KEY",
+    help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
+)
+@click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
+@json_option
+@handles_errors
+def promote(
+    reference: str,
+    from_uri: str,
+    to_uri: str,
+    from_region: str | None,
+    region_values: tuple[str, ...],
+    status: str | None,
+    bucket: str | None,
+    kms_key_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Copy a version, with its artifact, payload, record and approval history, to another
+    inventory (local → SageMaker in many regions, a region to another, SageMaker → local).
+
+    Idempotent: the version keeps its identity, so a re-run is 'unchanged'. Exit 0 when every
+    region is created or unchanged, 1 when one failed, 2 for bad input (nothing written).
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.promote import Source, promote
+    from mimsreg.engine.spec import ApprovalStatus
+
+    if to_uri == "sagemaker" and bucket is None and not dry_run:
+        raise BadInputError(
+            "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
+            "with {region} (mimsreg-models-{region})"
+        )
+    chosen = ApprovalStatus(status).value if status else None
+    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+        region, group, version = _locate(inventory, reference, from_region)
+        source = Source(inventory, from_uri, region, group, version)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            promotion = promote(
+                source,
+                lambda targets: open_inventory(to_uri, regions=targets),
+                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                context=current_context(),
+                status=chosen,
+                bucket=bucket,
+                kms_key_id=kms_key_id,
+                dry_run=dry_run,
+                progress=lambda phase, total: byte_progress(phase, total),
+            )
+    _echo_warnings(caught)
+    rows = [result.to_dict() for result in promotion.results]
+    if as_json:
+        echo_json(rows)
+    else:
+        click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
+        echo_table(
+            [{**row, "sha256": row["sha256"][:12]} for row in rows],
+            ["region", "group", "version", "status", "sha256", "id"],
+        )
+        for result in promotion.results:
+            if result.error:
+                click.echo(f"error: {result.region}: {result.error}", err=True)
+        if dry_run:
+            click.echo("dry run: the source was read and verified; nothing was written")
+    if not promotion.ok:
+        sys.exit(EXIT_FAILED)
 
 
 def main() -> None:
