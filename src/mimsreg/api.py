@@ -101,17 +101,20 @@ def run_check(
     payload: Path,
     timeout: float = 60.0,
     *,
+    isolation: str = "auto",
     install_requirements: bool = False,
     env: str = "current",
     python: str | None = None,
 ) -> CheckReport:
     """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails.
-    ``install_requirements``, ``env`` and ``python`` are :func:`~mimsreg.check.check_model`'s."""
+    ``isolation``, ``install_requirements``, ``env`` and ``python`` are
+    :func:`~mimsreg.check.check_model`'s."""
     report = check_model(
         model,
         spec,
         payload=payload,
         timeout=timeout,
+        isolation=isolation,
         install_requirements=install_requirements,
         env=env,
         python=python,
@@ -135,6 +138,7 @@ def register(
     payload: str | Path | None = None,
     check: bool = False,
     check_timeout: float = 60.0,
+    check_isolation: str = "auto",
     check_install_requirements: bool = False,
     check_env: str = "current",
     check_python: str | None = None,
@@ -148,6 +152,7 @@ def register(
     sample payload (checked against the schema); without it one is generated. ``check=True``
     first runs the model's handlers on the payload (:func:`mimsreg.check.check_model`) and raises
     :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail;
+    ``check_isolation`` is its ``isolation`` (``auto``, ``bwrap``, ``none``);
     ``check_install_requirements``, ``check_env`` and ``check_python`` are its
     ``install_requirements``, ``env`` and ``python``.
     """
@@ -159,6 +164,7 @@ def register(
             spec,
             payload_archive,
             check_timeout,
+            isolation=check_isolation,
             install_requirements=check_install_requirements,
             env=check_env,
             python=check_python,

@@ -1,11 +1,12 @@
 """The image-mirroring environment of ``mimsreg check --env image``.
 
 For the configured framework and version: a virtualenv on the image's Python (found through pyenv,
-or ``--python``), holding the framework and the serving packages at the versions the image pins,
-and, on request, the model's ``code/requirements.txt``. It is built once (with network: pip and the
-package index) and cached by content under a cache folder: the key is a hash of the interpreter's
-version, the pins and the requirements file's bytes, so the same inputs reuse the same folder and
-nothing else does. Builders take a lock file; a folder without its completion marker is rebuilt.
+or ``--python``), holding the framework and the serving packages at the versions the image pins.
+It is built once (with network: pip and the package index, from the pins below only, never from
+anything the model names) and cached by content under a cache folder: the key is a hash of the
+interpreter's version and the pins, so the same inputs reuse the same folder and nothing else
+does. Builders take a lock file; a folder without its completion marker is rebuilt. The model's
+``code/requirements.txt`` goes on top, installed in the sandbox like any other (``run.py``).
 
 The table below is taken from the containers' public sources (``docs/check.md`` names the files).
 """
@@ -228,14 +229,13 @@ def default_cache_dir() -> Path:
     return Path(cache) / "mimsreg" / "envs"
 
 
-def environment_key(image: ServingImage, python_version: str, requirements: bytes | None) -> str:
+def environment_key(image: ServingImage, python_version: str) -> str:
     """The content key of an environment (pure): same inputs, same folder."""
     document = {
         "format": _FORMAT,
         "image": image.label,
         "python": python_version,
         "packages": list(image.packages),
-        "requirements": None if requirements is None else hashlib.sha256(requirements).hexdigest(),
     }
     canonical = json.dumps(document, sort_keys=True).encode("utf-8")
     return hashlib.sha256(canonical).hexdigest()[:32]
@@ -265,9 +265,7 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def _pip(
-    python: Path, args: Sequence[str], timeout: float, what: str, cwd: Path | None = None
-) -> str | None:
+def _pip(python: Path, args: Sequence[str], timeout: float, what: str) -> str | None:
     command = [str(python), "-m", "pip", "install", "--quiet", "--no-input", *args]
     try:
         result = subprocess.run(
@@ -275,7 +273,6 @@ def _pip(
             capture_output=True,
             timeout=timeout,
             check=False,
-            cwd=cwd,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         )
@@ -290,17 +287,12 @@ def _pip(
 
 
 def ensure_environment(
-    image: ServingImage,
-    base_python: str,
-    requirements: Path | None,
-    cache_dir: Path,
-    timeout: float,
+    image: ServingImage, base_python: str, cache_dir: Path, timeout: float
 ) -> Environment | str:
-    """The environment of ``image`` on ``base_python`` (with ``requirements`` installed, if
-    given): from the cache, or built now. A string says why it could not be built."""
+    """The environment of ``image`` on ``base_python``: from the cache, or built now. A string
+    says why it could not be built."""
     version = _python_version(base_python)
-    wanted = requirements.read_bytes() if requirements is not None else None
-    key = environment_key(image, version, wanted)
+    key = environment_key(image, version)
     root = cache_dir / f"{image.framework}-{image.version}-py{version}-{key}"
     python = root / "bin" / "python"
     started = time.monotonic()
@@ -308,7 +300,7 @@ def ensure_environment(
         if (root / _MARKER).is_file() and python.exists():
             return Environment(str(python), root, key, image, False, time.monotonic() - started)
         shutil.rmtree(root, ignore_errors=True)  # a build that was interrupted
-        failure = _build(image, base_python, root, requirements, timeout)
+        failure = _build(image, base_python, root, timeout)
         if failure is not None:
             shutil.rmtree(root, ignore_errors=True)
             return failure
@@ -317,16 +309,13 @@ def ensure_environment(
             "image": image.label,
             "python": version,
             "packages": list(image.packages),
-            "requirements": wanted is not None,
             "seconds": round(seconds, 1),
         }
         (root / _MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
     return Environment(str(python), root, key, image, True, seconds)
 
 
-def _build(
-    image: ServingImage, base_python: str, root: Path, requirements: Path | None, timeout: float
-) -> str | None:
+def _build(image: ServingImage, base_python: str, root: Path, timeout: float) -> str | None:
     try:
         subprocess.run(
             [base_python, "-m", "venv", str(root)],
@@ -337,18 +326,7 @@ def _build(
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return f"building the image environment: python -m venv failed: {exc}"
+    if not image.packages:
+        return None
     python = root / "bin" / "python"
-    if image.packages:
-        failure = _pip(python, image.packages, timeout, f"pip install of the {image.label} pins")
-        if failure is not None:
-            return failure
-    if requirements is not None:
-        # Installed over the image's packages, as the serving container installs it at start.
-        return _pip(
-            python,
-            ["-r", str(requirements)],
-            timeout,
-            "pip install -r code/requirements.txt",
-            cwd=requirements.parent,
-        )
-    return None
+    return _pip(python, image.packages, timeout, f"pip install of the {image.label} pins")
