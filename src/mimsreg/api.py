@@ -105,9 +105,10 @@ def run_check(
     install_requirements: bool = False,
     env: str = "current",
     python: str | None = None,
+    wheelhouse: str | Path | None = None,
 ) -> CheckReport:
     """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails.
-    ``isolation``, ``install_requirements``, ``env`` and ``python`` are
+    ``isolation``, ``install_requirements``, ``env``, ``python`` and ``wheelhouse`` are
     :func:`~mimsreg.check.check_model`'s."""
     report = check_model(
         model,
@@ -118,6 +119,7 @@ def run_check(
         install_requirements=install_requirements,
         env=env,
         python=python,
+        wheelhouse=wheelhouse,
     )
     if not report.passed:
         reasons = [report.error] if report.error else []

@@ -392,6 +392,12 @@ def _check_environment_options(command: Callable[..., Any]) -> Callable[..., Any
     is_flag=True,
     help="With --check: pip-install code/requirements.txt first, as `check` does.",
 )
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
 @_check_environment_options
 @isolation_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
@@ -406,6 +412,7 @@ def register(
     run_model_check_flag: bool,
     check_timeout: float,
     install_requirements: bool,
+    wheelhouse: Path | None,
     env: str,
     python: str | None,
     isolation: str,
@@ -423,8 +430,10 @@ def register(
     from mimsreg.engine.register import INSPECTING, register
 
     spec = load_config(config_path).to_spec()
-    if not run_model_check_flag and (install_requirements or python or env != "auto"):
-        raise BadInputError("--install-requirements, --env and --python go with --check")
+    if not run_model_check_flag and (install_requirements or wheelhouse or python or env != "auto"):
+        raise BadInputError(
+            "--install-requirements, --wheelhouse, --env and --python go with --check"
+        )
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
         run_check(
@@ -436,6 +445,7 @@ def register(
             install_requirements=install_requirements,
             env=env,
             python=python,
+            wheelhouse=wheelhouse,
         )
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:

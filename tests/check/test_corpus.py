@@ -116,18 +116,23 @@ def _scores(preview: str) -> list[float]:
 def test_register_check_install_requirements_in_the_image_environment(
     tmp_path: Path, env_cache: Path
 ) -> None:
-    """`register --check --install-requirements --env image`: the requirement (a small wheel from
-    PyPI, installed in the sandbox on top of the image environment) is imported by the script,
-    and the model is registered; without the option the check fails and says so."""
+    """`register --check --install-requirements --env image`: the requirement (a wheel from a
+    wheelhouse, installed in the sandbox on top of the image environment) is imported by the
+    script, and the model is registered; without the option the check fails and says so."""
+    from tests.check.test_check import build_wheel
+
     python = image_python("plain", env_cache)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(wheels, "cornerstone", "OFFSET = 0.0\n")
     folder = tmp_path / "m"
     corpus.train(python, "plain", folder)
     (folder / "code").mkdir()
     script = corpus.script("plain", "model_fn_only").replace(
-        "import json\n", "import json\nimport tomli  # from code/requirements.txt\n", 1
+        "import json\n", "import json\nimport cornerstone  # from code/requirements.txt\n", 1
     )
     (folder / "code" / "inference.py").write_text(script)
-    (folder / "code" / "requirements.txt").write_text("tomli==2.0.1\n")
+    (folder / "code" / "requirements.txt").write_text("cornerstone==1.0\n")
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(corpus.config("plain")))
     payload_file = tmp_path / "three.csv"
@@ -136,8 +141,9 @@ def test_register_check_install_requirements_in_the_image_environment(
     args += ["--payload", payload_file, "--check", "--env", "image", "--json"]
     refused = invoke(*args, env={"MIMSREG_ENV_CACHE": str(env_cache)})
     assert refused.exit_code == 1, refused.output
-    assert "tomli" in refused.stderr
+    assert "cornerstone" in refused.stderr
     assert "--install-requirements" in refused.stderr
-    result = invoke(*args, "--install-requirements", env={"MIMSREG_ENV_CACHE": str(env_cache)})
+    installing = [*args, "--install-requirements", "--wheelhouse", wheels]
+    result = invoke(*installing, env={"MIMSREG_ENV_CACHE": str(env_cache)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["status"] == "created"
