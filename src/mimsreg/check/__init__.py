@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Union
 
 from mimsreg.engine.payload import PayloadSample, generate_samples, load_payload
 from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.engine.workdirs import working_folder
 from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning, PayloadError
 
 if TYPE_CHECKING:
@@ -152,8 +152,7 @@ def check_model(
     samples, notes = _samples(spec, payload)
     interpreter = python or sys.executable
     script = f"code/{spec.inference_entry_point}"
-    with tempfile.TemporaryDirectory(prefix="mimsreg-check-") as folder:
-        work = Path(folder)
+    with working_folder("mimsreg-check-") as work:
         model_dir = _model_dir(Path(model), work).resolve()
         code_dir = model_dir / "code"
         if not (code_dir / spec.inference_entry_point).is_file():
