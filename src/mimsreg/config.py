@@ -660,7 +660,16 @@ def _parse_yaml(text: str) -> Any:
     import yaml
 
     class _StrictLoader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+            # An alias is a reference, and a few hundred bytes of them expand to billions of
+            # values (and messages quoting them): a configuration needs none.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise ValueError(
+                    f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                    "allowed in a configuration: write the value out"
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
     def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
         loader.flatten_mapping(node)
