@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import queue
+import stat
 import threading
 import zlib
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Protocol, Union
 
 from mimsreg.engine.errors import InvalidPackageError
+from mimsreg.engine.inputs import special_file_kind
 from mimsreg.engine.package.members import (
     PackageLimits,
     PackageMember,
@@ -190,6 +192,7 @@ class _TarParser:
         self._member: str | None = None  # the current member, for messages
         self._eof = False
         self.container = "the file"  # what holds the tar stream, for messages
+        self.allow_empty = False  # the caller judges an archive without members itself
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -265,7 +268,7 @@ class _TarParser:
             raise self.refuse("truncated: the archive ends inside a member header")
         if not self._eof:
             raise self.refuse("truncated: the archive ends without the tar end-of-archive marker")
-        if not self.members:
+        if not self.members and not self.allow_empty:
             raise self.refuse("the archive holds no members (empty archive)")
 
     # -- headers -----------------------------------------------------------------------------------
@@ -711,6 +714,11 @@ def _locate(path: PathLike) -> Path:
         raise InvalidPackageError(f"{location}: cannot read: {exc}") from exc
     if not exists:
         raise InvalidPackageError(f"{location}: no such file or directory")
+    kind = special_file_kind(location)
+    # A FIFO given by name is read as a stream (`<(curl ...)`); a device never ends or holds
+    # an archive. The commands refuse FIFOs too (engine.inputs.refuse_special_file).
+    if kind is not None and not stat.S_ISFIFO(location.stat().st_mode):
+        raise InvalidPackageError(f"{location}: is {kind}, not a model archive")
     if not is_dir:
         return location
     try:
@@ -730,6 +738,12 @@ def _locate(path: PathLike) -> Path:
     if only.is_dir():
         raise InvalidPackageError(
             f"{location}: holds only the directory {entries[0]!r}; "
+            "it must hold exactly one model archive file"
+        )
+    kind = special_file_kind(only)
+    if kind is not None:
+        raise InvalidPackageError(
+            f"{location}: holds only {entries[0]!r}, which is {kind}; "
             "it must hold exactly one model archive file"
         )
     return only
@@ -802,3 +816,32 @@ def _scan(
         raise InvalidPackageError(f"{label}: cannot read: {exc}") from exc
     compression = stream.finish()
     return archive, digest, size, compression, tar
+
+
+def read_tar_gz(
+    stream: Any,
+    label: str,
+    limits: PackageLimits,
+    sink: _Sink | None = None,
+    screen: Screen = None,
+    *,
+    allow_empty: bool = False,
+) -> list[PackageMember]:
+    """Read a gzip-compressed tar from the binary file object ``stream`` with every check of
+    :func:`~mimsreg.engine.package.inspect_package` (the same ``limits``), without hashing it.
+
+    ``screen`` sees each member first and may refuse it; ``sink`` receives the files' data.
+    Returns the members; raises :class:`InvalidPackageError` as the model archive reader does.
+    """
+    tar = _TarParser(label, limits, sink, screen)
+    tar.container = "the gzip stream"
+    tar.allow_empty = allow_empty
+    gunzip = _Gunzip(tar, limits)
+    while True:
+        chunk = stream.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        gunzip.feed(chunk)
+    gunzip.finish()
+    tar.finish()
+    return tar.members
