@@ -664,12 +664,12 @@ def _parse_yaml(text: str) -> Any:
             # An alias is a reference, and a few hundred bytes of them expand to billions of
             # values (and messages quoting them): a configuration needs none.
             if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
+                event = self.peek_event()  # type: ignore[no-untyped-call]
                 raise ValueError(
                     f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
                     "allowed in a configuration: write the value out"
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
 
     def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
         loader.flatten_mapping(node)

@@ -42,7 +42,8 @@ def test_every_line_is_cut_and_lines_are_kept() -> None:
     nested = repr([["lol"] * 10] * 100_000)
     text = str(MimsregError(f"first\nvalue {nested}\nlast"))
     lines = text.split("\n")
-    assert lines[0] == "first" and lines[2] == "last"
+    assert lines[0] == "first"
+    assert lines[2] == "last"
     assert len(lines[1]) <= MAX_LINE + 60
     assert shorten("x" * 10, 5).count("left out") == 1
 

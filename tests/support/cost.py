@@ -20,7 +20,8 @@ argv, output, timeout = json.loads(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 started = time.monotonic()
 with open(output, "wb") as sink:
     try:
-        code = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        done = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, timeout=timeout)
+        code = done.returncode
     except subprocess.TimeoutExpired:
         code = None
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -32,12 +32,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-
 # Characters one line of an error message may hold: enough for a path, a quoted name and the
 # reason, never a whole hostile value.
 MAX_LINE = 400
 _MAX_WORD = 160
-_LONG_WORD = re.compile(r"\S{%d,}" % (_MAX_WORD + 1))
+_LONG_WORD = re.compile(rf"\S{{{_MAX_WORD + 1},}}")
 
 
 def shorten(text: str, limit: int = MAX_LINE) -> str:

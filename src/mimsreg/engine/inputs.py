@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 from typing import Union
 
 from mimsreg.engine.errors import BadInputError
@@ -32,7 +33,7 @@ def special_file_kind(path: PathLike) -> str | None:
     Symlinks are followed (a link to a FIFO is a FIFO); nothing is opened.
     """
     try:
-        mode = os.stat(path).st_mode
+        mode = Path(path).stat().st_mode
     except (OSError, ValueError):  # missing, unreadable, or a NUL in the name: the reader says
         return None
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):

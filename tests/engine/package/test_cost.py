@@ -61,7 +61,8 @@ def test_deep_path_answers_in_under_a_second_and_100_mb(tmp_path: Path) -> None:
     path.write_bytes(deep_path_archive(50_000))
     assert len(path.read_bytes()) < 300
     seconds, outcome, rss = _inspect_cost(path)
-    assert outcome.startswith("refused:") and "PackageLimits.max_name_bytes" in outcome
+    assert outcome.startswith("refused:")
+    assert "PackageLimits.max_name_bytes" in outcome
     assert seconds < 1.0
     assert rss < 100
 
@@ -176,7 +177,8 @@ def test_symlinks_resolve_through_the_tree(tmp_path: Path) -> None:
 
     tar = _scan(source, None, None, None)[4]
     resolved = tar.resolve("alias/inference.py")
-    assert resolved is not None and resolved.name == "real/code/inference.py"
+    assert resolved is not None
+    assert resolved.name == "real/code/inference.py"
     assert tar.resolve("loop1/x") is None
     assert tar.resolve("weights.bin/x") is None
     assert tar.resolve("real") is None  # an implied folder: no member of its own

@@ -18,7 +18,7 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Dict, Optional, Protocol, Union
+from typing import Any, Optional, Protocol, Union
 
 from mimsreg.engine.errors import InvalidPackageError
 from mimsreg.engine.inputs import special_file_kind
@@ -84,7 +84,7 @@ _REFUSED_TYPES = {
 # by a deeper member) is a dict of its children, anything else is its member. Walking it costs
 # the length of a name, where building every ancestor's string cost the square of it (a 244-byte
 # archive holding one 100 kB deep path took 2.4 GB and 10 s).
-_Node = Union[PackageMember, Dict[str, Any]]
+_Node = Union[PackageMember, dict[str, Any]]
 # Called with each member's name, type flag, link target and size before any other check (the
 # payload reader's own rules); raises to refuse it.
 Screen = Optional[Callable[[str, bytes, str, int], None]]
@@ -331,7 +331,7 @@ class _TarParser:
                 f"more than {self.limits.max_members:,} members (PackageLimits.max_members)"
             )
         if self.screen is not None:
-            self.screen(name, typeflag, link, size)
+            self.screen(name, typeflag, link or "", size)
         refused = _REFUSED_TYPES.get(typeflag)
         if refused is not None:
             raise ValueError(f"is {refused}")

@@ -7,7 +7,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ class PayloadLimits:
     max_files: int = 256
     max_file_bytes: int = 16 * 1024**2
     max_total_bytes: int = 64 * 1024**2
-    archive: PackageLimits = PackageLimits()
+    archive: PackageLimits = field(default_factory=PackageLimits)
 
 
 @dataclass(frozen=True)
