@@ -896,8 +896,11 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
+    from mimsreg.errors import InvalidPackageError
 
+    refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0

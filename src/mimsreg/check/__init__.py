@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from mimsreg.engine.inputs import refuse_special_file
 from mimsreg.engine.payload import PayloadSample, generate_samples, load_payload
 from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.engine.workdirs import working_folder
@@ -89,6 +90,7 @@ def _samples(
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
+    refuse_special_file(model, "model", InvalidPackageError)
     if model.is_dir():
         if (model / "code").is_dir():
             return model
