@@ -427,7 +427,7 @@ def list_command(inventory_uri: str, region: str | None, group: str | None, as_j
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
     rows = [record.summary() for record in records]
     if as_json:
@@ -490,7 +490,7 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         record = inventory.get_version(*_locate(inventory, reference, region))
     if as_json:
         echo_json(record.to_dict())
@@ -616,7 +616,7 @@ def gc_command(
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
@@ -660,7 +660,7 @@ def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
     # Against DNS rebinding: on a loopback address, answer only to loopback host names.
     hosts = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
     allowed = sorted(set(hosts)) if host in LOOPBACK_HOSTS else None
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=allowed)
         mode = "approve/reject allowed" if allow_writes else "read only"
         click.echo(f"mimsreg ui on http://{host}:{port}/ ({inventory.name} inventory, {mode})")
