@@ -297,3 +297,11 @@ def test_the_default_home_reads_as_empty_before_anything_is_registered() -> None
     assert missing.exit_code == 2
     assert "is not in the local inventory" in missing.stderr
     assert not (home / "inventory.db").exists()
+
+
+def test_a_path_with_a_leading_double_slash_opens_read_only(two_versions: dict[str, str]) -> None:
+    """``sqlite:////tmp/x.db`` names ``//tmp/x.db``: a path, not a host ``tmp``."""
+    uri = f"sqlite:///{default_home() / 'inventory.db'}"
+    listed = invoke("list", "--inventory", uri, "--json")
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 2

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -39,6 +40,7 @@ from mimsreg.engine.inventory.base import (
     Inventory,
     Progress,
     VersionRecord,
+    initial_history,
 )
 from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
 from mimsreg.engine.inventory.local_schema import (
@@ -47,7 +49,7 @@ from mimsreg.engine.inventory.local_schema import (
     key_digest,
     payload_digest,
 )
-from mimsreg.engine.plan import RegionPlan, canonical_json
+from mimsreg.engine.plan import RegionPlan, artifact_key, canonical_json
 
 __all__ = [
     "MIGRATIONS",
@@ -61,6 +63,7 @@ COPY_CHUNK = 4 * 1024 * 1024
 BUSY_TIMEOUT_SECONDS = 60.0
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # What garbage collection needs of each version: where its files are and their digests.
 _FILES = (
@@ -94,7 +97,8 @@ def open_read_only(
 ) -> sqlite3.Connection:
     """A connection to an existing database that cannot write (``mode=ro``), even where the
     folder or the file is read-only."""
-    target = f"file:{urllib.parse.quote(str(database))}?mode=ro"
+    # An empty authority: a path written with a leading // must not be read as a host name.
+    target = f"file://{urllib.parse.quote(str(database.absolute()))}?mode=ro"
 
     def connect(uri: str) -> sqlite3.Connection:
         return sqlite3.connect(
@@ -321,6 +325,13 @@ class LocalInventory(Inventory):
             raise
         return destination
 
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        # The key is built from a checked digest, so no record can point it outside the store.
+        if not _SHA256.fullmatch(sha256):
+            return None
+        path = self.artifact_root / artifact_key(sha256, "payload.tar.gz")
+        return path if path.is_file() else None
+
     # --- the interface ------------------------------------------------------------------------
     def ensure_group(self, plan: RegionPlan) -> None:
         with self._write() as connection:
@@ -357,7 +368,6 @@ class LocalInventory(Inventory):
         if payload is not None and plan.payload_key is not None:
             self._store(payload, plan.payload_key, key_digest(plan.payload_key), None)
             payload_location = plan.payload_key
-        actor = str((record.get("registered_by") or {}).get("user") or "unknown")
         with self._write() as connection:
             existing = connection.execute(
                 "SELECT version FROM versions WHERE region = ? AND group_name = ? AND identity = ?",
@@ -395,15 +405,36 @@ class LocalInventory(Inventory):
                         canonical_json(record),
                     ),
                 )
-                connection.execute(
+                connection.executemany(
                     "INSERT INTO approvals (version_id, status, actor, note, at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (cursor.lastrowid, record.get("approval_status"), actor, "registered", now),
+                    [
+                        (cursor.lastrowid, e.status, e.actor, e.note, e.at)
+                        for e in initial_history(record, now)
+                    ],
                 )
                 created = True
             else:
                 number, created = int(existing[0]), False
         return CreateOutcome(self.get_version(plan.region, plan.group, number), created)
+
+    def download(
+        self, region: str, uri: str, destination: Path, progress: Progress | None = None
+    ) -> None:
+        # By content key, not by path: the URI may name the store where it was (moved, or
+        # reached through a symlink); the key cannot leave the store.
+        key = content_key(uri)
+        if key is None:
+            raise InventoryError(f"{uri!r} is not a file of the local inventory's store")
+        source = self.artifact_root / key
+        try:
+            with source.open("rb") as reader, destination.open("wb") as writer:
+                while chunk := reader.read(COPY_CHUNK):
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        except OSError as exc:
+            raise InventoryError(f"cannot read {uri!r} from the local inventory: {exc}") from exc
 
     def get_version(self, region: str, group: str, version: int) -> VersionRecord:
         rows = self._read(
