@@ -22,6 +22,7 @@ from mimsreg.errors import (
     EXIT_FAILED,
     BadInputError,
     ConfigError,
+    IsolationWarning,
     MimsregError,
     RegistryWarning,
     exit_code,
@@ -299,6 +300,15 @@ inventory_option = click.option(
     help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+isolation_option = click.option(
+    "--isolation",
+    type=click.Choice(["auto", "bwrap", "none"]),
+    default="auto",
+    show_default=True,
+    help="How the model's code is contained: bwrap (a bubblewrap sandbox: no network, no home, "
+    "no credentials, no inventory), none (a scrubbed environment and resource limits only), "
+    "auto (bwrap when it works here, else none with a warning naming what is not contained).",
+)
 
 
 def _regions(values: Sequence[str]) -> list[str]:
@@ -346,6 +356,7 @@ def _regions(values: Sequence[str]) -> list[str]:
     metavar="SECONDS",
     help="Time limit of --check.",
 )
+@isolation_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @json_option
 @handles_errors
@@ -357,6 +368,7 @@ def register(
     payload_path: Path | None,
     run_model_check_flag: bool,
     check_timeout: float,
+    isolation: str,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -372,13 +384,14 @@ def register(
     spec = load_config(config_path).to_spec()
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout)
+        run_check(model_path, spec, payload_archive, check_timeout, isolation=isolation)
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegistryWarning)
+        warnings.simplefilter("always", IsolationWarning)
         registration = register(
             spec,
             model,
@@ -410,11 +423,11 @@ def register(
 
 
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """What was left out of a request SageMaker would refuse, once each, as ``warning:`` lines;
-    any other warning goes on as it came."""
+    """What was left out of a request SageMaker would refuse and what the check did not
+    contain, once each, as ``warning:`` lines; any other warning goes on as it came."""
     shown: set[str] = set()
     for warning in caught:
-        if not issubclass(warning.category, RegistryWarning):
+        if not issubclass(warning.category, (RegistryWarning, IsolationWarning)):
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
@@ -1017,8 +1030,23 @@ def payload(
 @click.option(
     "--install-requirements",
     is_flag=True,
-    help="pip-install code/requirements.txt into a temporary folder first.",
+    help="pip-install code/requirements.txt into a temporary folder first, in the sandbox: wheels "
+    "only, plain requirements only (index, -e, VCS, URL and path lines are refused).",
 )
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="With --install-requirements: the package index (default: pip's, PyPI; pip's own "
+    "configuration and PIP_* variables are ignored).",
+)
+@isolation_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handles_errors
 def check(
@@ -1027,6 +1055,9 @@ def check(
     payload_path: str | None,
     timeout: float,
     install_requirements: bool,
+    wheelhouse: Path | None,
+    index_url: str | None,
+    isolation: str,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
@@ -1035,14 +1066,26 @@ def check(
     code/<inference_entry_point> runs in a separate Python process, called as the serving
     container calls it; every response must have a declared content type and hold every declared
     output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
-    configuration, archive or payload.
+    configuration, archive or payload. The model's code runs in a sandbox (--isolation).
     """
     from mimsreg.check import check_model
 
     config = load_config(config_path)
-    report = check_model(
-        model, config, payload_path, timeout=timeout, install_requirements=install_requirements
-    )
+    with warnings.catch_warnings():
+        # The report carries the warning; it is printed below, once.
+        warnings.simplefilter("ignore", IsolationWarning)
+        report = check_model(
+            model,
+            config,
+            payload_path,
+            timeout=timeout,
+            install_requirements=install_requirements,
+            isolation=isolation,
+            wheelhouse=wheelhouse,
+            index_url=index_url,
+        )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         echo_json(report.to_dict())
     else:
