@@ -459,7 +459,7 @@ def list_command(inventory_uri: str, region: str | None, group: str | None, as_j
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
     rows = [record.summary() for record in records]
     if as_json:
@@ -522,7 +522,7 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         record = inventory.get_version(*_locate(inventory, reference, region))
     if as_json:
         echo_json(record.to_dict())
@@ -651,7 +651,7 @@ def gc_command(
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
@@ -773,7 +773,7 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -1193,7 +1193,7 @@ def promote(
             "with {region} (mimsreg-models-{region})"
         )
     chosen = ApprovalStatus(status).value if status else None
-    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+    with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
         source = Source(inventory, from_uri, region, group, version)
         with warnings.catch_warnings(record=True) as caught:
