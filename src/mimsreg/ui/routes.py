@@ -134,7 +134,7 @@ def error(request: Request, status_code: int, title: str, message: str) -> Respo
 def _query(request: Request, keys: Any, default: TableQuery, *, api: bool = False) -> TableQuery:
     """The table's sort and page; the JSON API pages only when asked (``page`` or ``per_page``):
     its lists were whole before paging existed, and scripts rely on that."""
-    query = table_query(request.query_params, list(keys), default)
+    query = table_query(request.query_params, list(keys), default, FIRST_ORDER)
     if api and not any(name in request.query_params for name in ("page", "per_page")):
         return replace(query, per_page=sys.maxsize)
     return query

@@ -58,13 +58,20 @@ def _positive(params: Mapping[str, str], name: str, default: int, most: int | No
     return int(text)
 
 
-def table_query(params: Mapping[str, str], keys: Sequence[str], default: TableQuery) -> TableQuery:
+def table_query(
+    params: Mapping[str, str],
+    keys: Sequence[str],
+    default: TableQuery,
+    first_order: Mapping[str, str] | None = None,
+) -> TableQuery:
     """The sort, order, page and per_page parameters, checked (400 naming the choices);
-    ``default`` fills in what is absent. A sort without an order takes the key's usual order."""
+    ``default`` fills in what is absent. A sort without an order takes the key's first order
+    (``first_order``, else ascending), as its header link would."""
     sort = params.get("sort", "").strip() or default.sort
     if sort not in keys:
         raise BadInputError(f"sort {sort!r}: use one of {', '.join(keys)}")
-    order = params.get("order", "").strip() or (default.order if sort == default.sort else "asc")
+    usual = default.order if sort == default.sort else (first_order or {}).get(sort, "asc")
+    order = params.get("order", "").strip() or usual
     if order not in ORDERS:
         raise BadInputError(f"order {order!r}: use asc or desc")
     return TableQuery(
@@ -148,16 +155,23 @@ class Table(Generic[T]):
         return max(1, -(-self.total // self.query.per_page))
 
     def _params(self, **changes: object) -> dict[str, object]:
-        params: dict[str, object] = dict(self.keep)
+        """The link's parameters in one order (filters, sort, order, per_page, page), those at
+        their defaults left out."""
         query = self.query
-        if (query.sort, query.order) != (self.default.sort, self.default.order):
-            params.update(sort=query.sort, order=query.order)
-        if query.per_page != self.default.per_page:
-            params["per_page"] = query.per_page
-        if query.page != 1:
-            params["page"] = query.page
-        params.update(changes)
-        return params
+        current: dict[str, object] = {
+            "sort": query.sort,
+            "order": query.order,
+            "per_page": query.per_page,
+            "page": query.page,
+        }
+        current.update(changes)
+        if (current["sort"], current["order"]) == (self.default.sort, self.default.order):
+            current.update(sort=None, order=None)
+        if current["per_page"] == self.default.per_page:
+            current["per_page"] = None
+        if current["page"] == 1:
+            current["page"] = None
+        return {**self.keep, **current}
 
     def sort_url(self, key: str) -> str:
         """The header link of ``key``: sorted by it, the order flipped when it already is; back
@@ -166,7 +180,7 @@ class Table(Generic[T]):
             order = "asc" if self.query.order == "desc" else "desc"
         else:
             order = self.first_order.get(key, "asc")
-        return _url(self.path, self._params(sort=key, order=order, page=None))
+        return _url(self.path, self._params(sort=key, order=order, page=1))
 
     def aria_sort(self, key: str) -> str:
         if key != self.query.sort:
@@ -179,11 +193,10 @@ class Table(Generic[T]):
         return "▲" if self.query.order == "asc" else "▼"
 
     def page_url(self, page: int) -> str:
-        return _url(self.path, self._params(page=page if page != 1 else None))
+        return _url(self.path, self._params(page=page))
 
     def per_page_url(self, per_page: int) -> str:
-        choice = per_page if per_page != self.default.per_page else None
-        return _url(self.path, self._params(per_page=choice, page=None))
+        return _url(self.path, self._params(per_page=per_page, page=1))
 
     def headers(self) -> dict[str, str]:
         """The paging facts the JSON API sends beside a page of rows (its body keeps its shape)."""
