@@ -405,9 +405,11 @@ def _warn_number_drift(
 
     if not any(result.ok and result.version is not None for result in results):
         return
+    registered = [result.region for result in results if result.ok]
     try:
         with open_inventory(inventory_uri) as inventory:
-            message = number_drift(inventory.versions_of(plan.group, plan.identity))
+            regions = inventory.compared_regions(registered)
+            message = number_drift(inventory.versions_of(plan.group, plan.identity, regions))
     except MimsregError as exc:
         message = f"could not compare version numbers across regions: {exc}"
     if message is not None:

@@ -237,11 +237,20 @@ class Inventory(abc.ABC):
         version-number check of ``register`` look there)."""
         return sorted({record.region for record in self.list_versions()})
 
-    def versions_of(self, group: str, identity: str) -> list[VersionRecord]:
-        """The versions of one release (``identity``) in every region that holds it, looked up
-        by identity, never by number (numbers differ between regions)."""
+    def compared_regions(self, registered: Sequence[str]) -> list[str]:
+        """Where ``register`` compares a release's numbers after registering in ``registered``:
+        every region a release may be in, unless looking there costs a request per region
+        (SageMaker: ``registered`` and the default regions)."""
+        return sorted(set(self.release_regions()) | set(registered))
+
+    def versions_of(
+        self, group: str, identity: str, regions: Sequence[str] | None = None
+    ) -> list[VersionRecord]:
+        """The versions of one release (``identity``) in every region that holds it (of
+        ``regions``; default: ``release_regions()``), looked up by identity, never by number
+        (numbers differ between regions)."""
         found = []
-        for region in self.release_regions():
+        for region in self.release_regions() if regions is None else regions:
             record = self.find_version(region, group, identity)
             if record is not None:
                 found.append(record)

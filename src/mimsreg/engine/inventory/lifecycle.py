@@ -49,7 +49,7 @@ _STATUS_ALIASES = {
 }
 
 
-# --- approval -----------------------------------------------------------------------------------
+# --- approval ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Decision:
     """One approval decision: ``recorded`` is False when the version already had the status and
@@ -114,7 +114,7 @@ def parse_status(text: str, option: str = "--status") -> str:
         raise BadInputError(f"{option}: {text!r} is not an approval status ({names})") from None
 
 
-# --- tags and description -----------------------------------------------------------------------
+# --- tags and description ------------------------------------------------------------------------
 def parse_tag_assignments(items: Sequence[str]) -> dict[str, str]:
     """``key=value`` words as a mapping (the value may be empty, may hold ``=``)."""
     tags: dict[str, str] = {}
@@ -178,7 +178,7 @@ def edited_record(
     return edited
 
 
-# --- comparing ----------------------------------------------------------------------------------
+# --- comparing -----------------------------------------------------------------------------------
 # Reported in a section of their own, or the version's own bookkeeping rather than its metadata.
 _NOT_METADATA = frozenset(
     {
@@ -256,7 +256,7 @@ def diff_versions(a: VersionRecord, b: VersionRecord) -> dict[str, Any]:
     }
 
 
-# --- choosing versions to list ------------------------------------------------------------------
+# --- choosing versions to list -------------------------------------------------------------------
 def parse_timestamp(text: str) -> datetime | None:
     """An ISO-8601 time as the backends write them (``Z`` or an offset; naive means UTC)."""
     try:

@@ -56,7 +56,7 @@ def _bucket_of(records: Sequence[VersionRecord]) -> str | None:
 
 
 class Lifecycle(Listing):
-    """``update_version``, ``delete_version``, ``tombstone``; ``versions_of`` everywhere."""
+    """``update_version``, ``delete_version``, ``tombstone``; a release's versions."""
 
     @maps_aws_errors
     def update_version(
@@ -172,8 +172,15 @@ class Lifecycle(Listing):
         available = session.get_available_regions("sagemaker", partition_of(defaults[0]))
         return sorted(set(available) | set(defaults))
 
-    def versions_of(self, group: str, identity: str) -> list[VersionRecord]:
-        regions = self.release_regions()
+    def compared_regions(self, registered: Sequence[str]) -> list[str]:
+        """The registration's regions and the default ones: a look at every region of the
+        partition costs a client and a request each (``approve --all-regions`` takes it)."""
+        return sorted(set(registered) | set(self.default_regions()))
+
+    def versions_of(
+        self, group: str, identity: str, regions: Sequence[str] | None = None
+    ) -> list[VersionRecord]:
+        regions = self.release_regions() if regions is None else list(regions)
         workers = max(1, min(self._max_concurrency, len(regions)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mimsreg-release") as pool:
             found = list(pool.map(lambda r: self._find_where_allowed(r, group, identity), regions))
