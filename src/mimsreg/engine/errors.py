@@ -110,6 +110,10 @@ class RegistryWarning(UserWarning):
     """Something SageMaker would refuse was left out of a request (see ``engine.aws_rules``)."""
 
 
+class IsolationWarning(UserWarning):
+    """``check`` ran the model's code without a sandbox; the message says what was not contained."""
+
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2

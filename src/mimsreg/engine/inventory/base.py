@@ -6,7 +6,7 @@ Portable (Python 3.9, standard library): the SageMaker backend runs inside proce
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +15,12 @@ from mimsreg.engine.errors import InventoryError
 from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from mimsreg.engine.inventory.gc import Garbage
 
 __all__ = [
+    "PROMOTED_FROM",
     "RELEASE_LENGTH",
     "ApprovalEvent",
     "CreateOutcome",
@@ -27,8 +28,13 @@ __all__ = [
     "Progress",
     "Tombstone",
     "VersionRecord",
+    "initial_history",
     "release_of",
 ]
+
+# The record key of a version copied from another inventory by ``mimsreg promote``: where it came
+# from (inventory, id, region, group, version), its approval history there, who promoted it.
+PROMOTED_FROM = "promoted_from"
 
 Progress = Callable[[int], None]
 
@@ -107,6 +113,33 @@ class VersionRecord:
             }
         )
         return data
+
+
+def initial_history(record: Mapping[str, Any], at: str) -> list[ApprovalEvent]:
+    """The approval history a new version starts with, written with it by every backend.
+
+    A registered version: one event, its status ``registered`` by the user who registered it. A
+    promoted one (``record["promoted_from"]``): the source's events as they were (who, when,
+    status), each note marked with the source, then its status in this inventory, by whoever
+    promoted it, ``promoted from <source>``.
+    """
+    status = str(record["approval_status"])
+    origin = record.get(PROMOTED_FROM)
+    if not isinstance(origin, Mapping):
+        actor = str((record.get("registered_by") or {}).get("user") or "unknown")
+        return [ApprovalEvent(status, actor, at, "registered")]
+    source = str(origin.get("id") or "another inventory")
+    carried = [
+        ApprovalEvent(
+            str(event["status"]),
+            str(event["actor"]),
+            str(event["at"]),
+            f"in {source}: {event['note']}" if event.get("note") else f"in {source}",
+        )
+        for event in origin.get("approval_history") or ()
+    ]
+    promoter = str((origin.get("promoted_by") or {}).get("user") or "unknown")
+    return [*carried, ApprovalEvent(status, promoter, at, f"promoted from {source}")]
 
 
 @dataclass(frozen=True)
@@ -206,6 +239,13 @@ class Inventory(abc.ABC):
     ) -> VersionRecord:
         """Change a version's approval status, keeping the history and every other field."""
 
+    def download(
+        self, region: str, uri: str, destination: Path, progress: Progress | None = None
+    ) -> None:
+        """Copy a file a version of this inventory records (its ``artifact_uri`` or
+        ``payload_uri``) to ``destination``, streaming; the caller verifies its digest."""
+        raise InventoryError(f"the {self.name} inventory cannot read back the files it stores")
+
     def update_version(
         self,
         region: str,
@@ -265,6 +305,14 @@ class Inventory(abc.ABC):
                 if record.version == version
             }
         )
+
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        """The stored sample payload with this digest, when it is a file on this machine.
+
+        Found by digest in the backend's own content-addressed store, never by a path a record
+        names (the web UI serves it). None when the backend keeps payloads elsewhere.
+        """
+        return None
 
     def collect_garbage(
         self,
