@@ -439,9 +439,14 @@ def _warn_number_drift(
         return
     registered = [result.region for result in results if result.ok]
     try:
-        with open_inventory(inventory_uri) as inventory:
+        with (
+            open_inventory(inventory_uri) as inventory,
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always", RegistryWarning)
             regions = inventory.compared_regions(registered)
             message = number_drift(inventory.versions_of(plan.group, plan.identity, regions))
+        _echo_warnings(caught)
     except MimsregError as exc:
         message = f"could not compare version numbers across regions: {exc}"
     if message is not None:
@@ -687,7 +692,10 @@ def approve(
         located = _locate(inventory, reference, region)
         if all_regions:
             anchor = inventory.get_version(*located)
-            decisions = approve_release(inventory, anchor, status.value, who, note)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RegistryWarning)
+                decisions = approve_release(inventory, anchor, status.value, who, note)
+            _echo_warnings(caught)
         else:
             decisions = [decide(inventory, *located, status.value, who, note)]
     if as_json:

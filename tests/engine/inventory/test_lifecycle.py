@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError
+from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError, RegistryWarning
 from mimsreg.engine.execute import execute_plan
 from mimsreg.engine.inventory.base import VersionRecord, release_of
 from mimsreg.engine.inventory.lifecycle import (
@@ -297,3 +297,22 @@ def test_sagemaker_release_scan_reports_other_errors(
     )
     with pytest.raises(InventoryError, match=r"region eu-west-1: ClientError.*bad"):
         inventory.versions_of(GROUP, "a" * 64)
+
+
+def test_sagemaker_release_scan_warns_of_denied_regions(
+    two_regions: tuple[SageMakerInventory, Stubber, Stubber],
+) -> None:
+    """A region a policy denies may hold a version unseen: skipped, with a warning naming it."""
+    inventory, europe, america = two_regions
+    europe.add_client_error(
+        "list_model_packages",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to perform: sagemaker:ListModelPackages",
+    )
+    america.add_client_error(
+        "list_model_packages",
+        service_error_code="ValidationException",
+        service_message=f"ModelPackageGroup {GROUP} does not exist.",
+    )
+    with pytest.warns(RegistryWarning, match=r"eu-west-1: not searched .*AccessDeniedException"):
+        assert inventory.versions_of(GROUP, "a" * 64) == []

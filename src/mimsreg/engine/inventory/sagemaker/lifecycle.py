@@ -9,18 +9,19 @@ looked up in every region.
 - Deletion: ``DeleteModelPackage``; a tombstone document (``mimsreg/tombstones/<group>/<n>.json``,
   which ``gc`` never removes) keeps who, when and the approval history; the version index entry
   goes; the artifact and documents go at the next ``gc`` when no version references them.
-- A release in every region: the partition's SageMaker regions, looked at in parallel; regions
-  the credentials may not use (opt-in regions not enabled, denied by policy) are skipped.
+- A release in every region: the partition's SageMaker regions, looked at in parallel; opt-in
+  regions the account has not enabled are skipped, regions a policy denies with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mimsreg.engine.aws_rules import METADATA_MAX_ENTRIES, encode_metadata_value
-from mimsreg.engine.errors import BadInputError, InventoryError
+from mimsreg.engine.errors import BadInputError, InventoryError, RegistryWarning
 from mimsreg.engine.inventory._aws_errors import ABSENT, error_code, maps_aws_errors
 from mimsreg.engine.inventory.base import ApprovalEvent, Tombstone, VersionRecord
 from mimsreg.engine.inventory.lifecycle import TAG_META_PREFIX, edited_record
@@ -30,16 +31,10 @@ from mimsreg.engine.inventory.version_index import VersionIndex
 from mimsreg.engine.spec import partition_of
 
 TOMBSTONES = KEY_PREFIX + "tombstones/"
-# Answers meaning "these credentials may not look in this region": skipped, not fatal.
-_UNREACHABLE_CODES = frozenset(
-    {
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "AccessDeniedException",
-        "AccessDenied",
-        "UnauthorizedOperation",
-    }
-)
+# An opt-in region the account has not enabled answers so: nothing can be there, skipped quietly.
+_NOT_ENABLED_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId"})
+# A policy that denies the look: skipped with a warning, since a version may be there unseen.
+_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
 
 
 def tombstone_key(group: str, version: int) -> str:
@@ -190,7 +185,17 @@ class Lifecycle(Listing):
         try:
             return self.find_version(region, group, identity)
         except InventoryError as exc:
-            if error_code(exc.__cause__ or exc) in _UNREACHABLE_CODES:
+            code = error_code(exc.__cause__ or exc)
+            if code in _DENIED_CODES:
+                warnings.warn(
+                    f"{region}: not searched for versions of {group} ({code}): a version of the "
+                    "release may be there; allow sagemaker:ListModelPackages and "
+                    "DescribeModelPackage in it",
+                    RegistryWarning,
+                    stacklevel=2,
+                )
+                return None
+            if code in _NOT_ENABLED_CODES:
                 return None
             raise
 
