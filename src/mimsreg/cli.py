@@ -818,6 +818,7 @@ def delete(
     with open_inventory(inventory_uri, regions=named or None) as inventory:
         located = [_locate(inventory, reference, region) for region in regions or [None]]
         targets = list(dict.fromkeys(located))
+        _refuse_numbers_of_different_releases(inventory, reference, targets)
         listed = ", ".join(f"{group}/{number} in {region}" for region, group, number in targets)
         if not yes:
             click.confirm(f"delete {listed}?", abort=True, err=True)
@@ -832,6 +833,21 @@ def delete(
             f"(release {tombstone.release}); its history is kept"
         )
     click.echo("its artifact goes at the next `mimsreg gc` once no version uses it", err=True)
+
+
+def _refuse_numbers_of_different_releases(
+    inventory: Inventory, reference: str, targets: Sequence[tuple[str, str, int]]
+) -> None:
+    """One number in several regions may name different models: refused unless one release."""
+    if len(targets) < 2:
+        return
+    records = [inventory.get_version(*target) for target in targets]
+    if len({record.identity for record in records}) > 1:
+        named = ", ".join(f"{r.region} {r.group}/{r.version} ({r.release})" for r in records)
+        raise BadInputError(
+            f"{reference} names different releases in the regions given ({named}): name one "
+            "release with GROUP@RELEASE; nothing was deleted"
+        )
 
 
 @cli.command()

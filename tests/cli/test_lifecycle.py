@@ -121,6 +121,35 @@ def test_all_regions_approves_the_release_never_the_number(
         f"{GROUP}/3 in {EU}: already Approved",
         f"{GROUP}/2 in {US}: already Approved",
     ]
+    by_number = invoke(
+        "delete", f"{GROUP}/2", "--region", f"{US},{EU}", "--yes", "--inventory", inventory
+    )
+    assert by_number.exit_code == 2
+    assert "names different releases in the regions given" in by_number.stderr
+
+    def everywhere() -> list[tuple[str, int]]:
+        rows = [
+            row
+            for region in (EU, US)
+            for row in run("list", "--inventory", inventory, "--region", region, "--json")
+        ]
+        return [(row["region"], row["version"]) for row in rows]
+
+    assert len(everywhere()) == 5
+    deleted = run(
+        "delete",
+        f"{GROUP}@{release}",
+        "--region",
+        US,
+        "--region",
+        EU,
+        "--yes",
+        "--inventory",
+        inventory,
+        "--json",
+    )
+    assert [(t["region"], t["version"]) for t in deleted] == [(US, 2), (EU, 3)]
+    assert everywhere() == [(EU, 1), (EU, 2), (US, 1)]
 
 
 def test_an_ambiguous_or_unknown_reference_is_bad_input(
