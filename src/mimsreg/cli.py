@@ -521,7 +521,7 @@ def list_command(
         domain=domain,
         since=parse_since(since) if since is not None else None,
     )
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
     rows = [record.summary() for record in chosen.select(records)]
     if as_json:
@@ -576,7 +576,7 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         located = _locate(inventory, reference, region)
         record = _get_or_tombstone(inventory, *located)
     if as_json:
@@ -863,7 +863,7 @@ def diff(first: str, second: str, region: str | None, inventory_uri: str, as_jso
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.lifecycle import diff_versions
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         a = inventory.get_version(*_locate(inventory, first, region))
         b = inventory.get_version(*_locate(inventory, second, region))
     difference = diff_versions(a, b)
@@ -942,7 +942,7 @@ def gc_command(
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
@@ -1064,7 +1064,7 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -1187,8 +1187,11 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
+    from mimsreg.errors import InvalidPackageError
 
+    refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0
@@ -1481,7 +1484,7 @@ def promote(
             "with {region} (mimsreg-models-{region})"
         )
     chosen = ApprovalStatus(status).value if status else None
-    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+    with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
         source = Source(inventory, from_uri, region, group, version)
         with warnings.catch_warnings(record=True) as caught:

@@ -205,23 +205,26 @@ def test_local_delete_keeps_the_number_and_the_history(
     assert local.integrity_check() == "ok"
 
 
-def test_local_schema_1_is_migrated(tmp_path: Path) -> None:
-    """A database of schema version 1 (before tombstones) opens, keeps its versions, deletes."""
+def test_local_schema_2_is_migrated(tmp_path: Path) -> None:
+    """A database of schema version 2 (before tombstones) opens, keeps its versions, deletes;
+    opened read-only (no migration), a missing version is simply not found."""
     database = tmp_path / "old" / "inventory.db"
     a = write_model_archive(tmp_path / "a.tar.gz")
     with LocalInventory(database) as inventory:
         execute_plan(make_plan(a), inventory, a)
     connection = sqlite3.connect(database)
     connection.execute("DROP TABLE tombstones")
-    connection.execute("PRAGMA user_version = 1")
+    connection.execute("PRAGMA user_version = 2")
     connection.commit()
     connection.close()
+    with LocalInventory(database, read_only=True) as inventory:
+        assert inventory.tombstone("us-east-1", GROUP, 2) is None
     with LocalInventory(database) as inventory:
         assert [v.version for v in inventory.list_versions()] == [1]
         inventory.delete_version("us-east-1", GROUP, 1, "me")
         assert inventory.list_versions() == []
     connection = sqlite3.connect(database)
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
     connection.close()
 
 
