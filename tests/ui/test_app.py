@@ -435,7 +435,7 @@ def test_group_page_tells_versions_apart(drifted: TestClient, inventory: Invento
     """Each row shows its release, when and by whom it was registered, its description and tags;
     a release numbered differently across regions is marked and named above the table."""
     model = inventory.get_version("us-east-1", DRIFT, 1)
-    release, by = model.identity[:12], model.record["registered_by"]
+    release, by = model.release, model.record["registered_by"]
     html = drifted.get(f"/groups/{DRIFT}").text
     assert (
         f"Version numbers differ across regions for release <code>{release}</code>: "
@@ -461,7 +461,7 @@ def test_group_page_tells_versions_apart(drifted: TestClient, inventory: Invento
     api = drifted.get(f"/api/groups/{DRIFT}").json()["rows"]
     assert [(r["version"], r["region"], r["release"], r["numbers_differ"]) for r in api] == [
         (2, "eu-west-1", release, True),
-        (1, "eu-west-1", inventory.get_version("eu-west-1", DRIFT, 1).identity[:12], False),
+        (1, "eu-west-1", inventory.get_version("eu-west-1", DRIFT, 1).release, False),
         (1, "us-east-1", release, True),
     ]
     assert api[0]["release_versions"] == {"eu-west-1": 2, "us-east-1": 1}
@@ -475,7 +475,7 @@ def test_version_page_release_and_details(drifted: TestClient, inventory: Invent
     record = inventory.get_version("eu-west-1", DRIFT, 2)
     by = record.record["registered_by"]
     html = drifted.get(f"/groups/{DRIFT}/versions/2?region=eu-west-1").text
-    assert f'<code id="release">{record.identity[:12]}</code>' in html
+    assert f'<code id="release">{record.release}</code>' in html
     assert (
         '<p class="mismatch" id="numbers-differ">⚠ Version numbers differ across regions for '
         "this release: v2 in eu-west-1, v1 in us-east-1." in squeezed(html)
@@ -495,7 +495,7 @@ def test_version_page_release_and_details(drifted: TestClient, inventory: Invent
     assert 'id="numbers-differ"' not in early
     assert '<dd id="tags"><span class="empty">none</span></dd>' in early
     data = drifted.get(f"/api/groups/{DRIFT}/versions/2", params={"region": "EU"}).json()
-    assert (data["release"], data["numbers_differ"]) == (record.identity[:12], True)
+    assert (data["release"], data["numbers_differ"]) == (record.release, True)
     assert [(r["region"], r["version"]) for r in data["release_regions"]] == [
         ("eu-west-1", 2),
         ("us-east-1", 1),
@@ -619,3 +619,20 @@ def test_both_backends_look_the_same(
         assert 'id="numbers-differ"' in page
         assert "Retrained on Q4 data &amp; &lt;new&gt; features" in page
         assert '<span id="registered-by">' in page
+        # Tags and descriptions edited later (mimsreg tag / describe) show as they are now.
+        inventory.update_version(
+            "us-east-1", DRIFT, 1, actor="erin", tags={"reviewed": "yes"}, remove_tags=["stage"]
+        )
+        inventory.update_version("us-east-1", DRIFT, 1, actor="erin", description="Edited")
+        edited = client.get(f"/groups/{DRIFT}/versions/1?region=us-east-1").text
+        assert '<dd id="description">Edited</dd>' in edited
+        assert (
+            '<dd id="tags"><span class="tag">reviewed=yes</span> <span class="tag">team=payments'
+            in edited
+        )
+        assert 'id="numbers-differ"' in edited
+        [row] = [
+            r for r in rows_of(client.get(f"/groups/{DRIFT}").text, "versions") if "us-east-1" in r
+        ]
+        assert "Edited" in row
+        assert "stage=canary" not in row

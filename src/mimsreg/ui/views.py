@@ -37,7 +37,6 @@ __all__ = [
     "payload_digest",
     "region_of",
     "registered_by_text",
-    "release_of",
     "summaries",
     "version_context",
     "with_details",
@@ -48,8 +47,6 @@ STATUSES = [status.value for status in ApprovalStatus]
 FILTERS = ("q", "owner", "domain", "status", "region")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PAYLOAD_CHUNK = 1024 * 1024
-# Hex digits of the identity a release id shows (as the CLI's `release`).
-RELEASE_LENGTH = 12
 
 
 @dataclass
@@ -210,7 +207,7 @@ def _release_context(record: VersionRecord, listed: list[VersionRecord]) -> dict
         if r.identity == record.identity
     ]
     return {
-        "release": release_of(record),
+        "release": record.release,
         "release_regions": regions,
         "numbers_differ": len({row["version"] for row in regions}) > 1,
     }
@@ -264,12 +261,6 @@ def open_payload(path: Path, sha256: str) -> tuple[BinaryIO, int] | None:
     return handle, status.st_size
 
 
-def release_of(record: VersionRecord) -> str:
-    """The cross-region release id: the start of the identity every region's copy of the same
-    registration shares; empty for a version registered without one (outside mimsreg)."""
-    return record.identity[:RELEASE_LENGTH]
-
-
 def _numbers_by_release(records: list[VersionRecord]) -> dict[str, dict[str, int]]:
     """Release -> region -> the version number it has there."""
     numbers: dict[str, dict[str, int]] = {}
@@ -293,7 +284,6 @@ def group_rows(inventory: Inventory, group: str) -> list[dict[str, Any]]:
         same = {r.sha256 for r in records if r.version == record.version}
         by_region = numbers.get(record.identity, {})
         row.update(
-            release=release_of(record),
             regions_disagree=len(same) > 1,
             release_versions=dict(sorted(by_region.items())),
             numbers_differ=len(set(by_region.values())) > 1,
