@@ -26,15 +26,16 @@ does whatever the environment (``docs/check.md``).
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from mimsreg.engine.inputs import refuse_special_file
 from mimsreg.engine.payload import PayloadSample, generate_samples, load_payload
 from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.engine.workdirs import working_folder
 from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning, PayloadError
 
 if TYPE_CHECKING:
@@ -171,6 +172,7 @@ def _code_dir(model: str | os.PathLike[str], model_dir: Path, spec: Registration
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
+    refuse_special_file(model, "model", InvalidPackageError)
     if model.is_dir():
         if (model / "code").is_dir():
             return model
@@ -240,8 +242,7 @@ def check_model(
     samples, notes = _inputs(spec, payload, request, content_type)
     choice = choose_environment(env, spec, python)
     serving = serving_facts(spec)
-    with tempfile.TemporaryDirectory(prefix="mimsreg-check-") as folder:
-        work = Path(folder)
+    with working_folder("mimsreg-check-") as work:
         model_dir = _model_dir(Path(model), work).resolve()
         code_dir = _code_dir(model, model_dir, spec)
         requirements_skipped = (
