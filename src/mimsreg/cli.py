@@ -22,6 +22,7 @@ from mimsreg.errors import (
     EXIT_FAILED,
     BadInputError,
     ConfigError,
+    IsolationWarning,
     MimsregError,
     RegistryWarning,
     exit_code,
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.package import PackageManifest
+    from mimsreg.engine.plan import RegionPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,16 +68,26 @@ def handles_errors(command: F) -> F:
     return cast(F, wrapper)
 
 
-def load_config(path: Path) -> ModelRegistrationConfig:
-    """Load a configuration file, printing its placeholder warnings once on stderr."""
-    from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+def load_config(path: Path, *, strict: bool = False) -> ModelRegistrationConfig:
+    """Load a configuration file, printing its warnings (placeholders, the original framework's
+    ignored fields) once each on stderr."""
+    return config_and_warnings(path, strict=strict)[0]
+
+
+def config_and_warnings(
+    path: Path, *, strict: bool = False
+) -> tuple[ModelRegistrationConfig, list[str]]:
+    """A configuration file loaded, and the warnings it gave, each printed once on stderr."""
+    from mimsreg.config import ModelRegistrationConfig, OriginFieldsWarning, PlaceholderWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlaceholderWarning)
-        config = ModelRegistrationConfig.from_file(path)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    return config
+        warnings.simplefilter("always", OriginFieldsWarning)
+        config = ModelRegistrationConfig.from_file(path, strict=strict)
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    return config, messages
 
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
@@ -141,10 +154,19 @@ def cli() -> None:
 @cli.command()
 @config_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the validated configuration as JSON.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the original pipeline framework's fields (author, pipeline_name, ...) instead "
+    "of ignoring them with a warning.",
+)
 @handles_errors
-def validate(config_path: Path, as_json: bool) -> None:
-    """Validate a configuration file; print every error as 'field: message' (exit 2)."""
-    config = load_config(config_path)
+def validate(config_path: Path, as_json: bool, strict: bool) -> None:
+    """Validate a configuration file; print every error as 'field: message' (exit 2).
+
+    Also reads a pipeline configuration the original framework saved (its registration step).
+    """
+    config, messages = config_and_warnings(config_path, strict=strict)
     if as_json:
         data = config.model_dump(mode="json")
         data["resolved"] = {
@@ -152,7 +174,7 @@ def validate(config_path: Path, as_json: bool) -> None:
             "model_package_group_name": config.resolved_group_name,
             "load_test_instance_types": config.resolved_load_test_instance_types,
         }
-        data["warnings"] = config.placeholder_warnings()
+        data["warnings"] = messages
         echo_json(data)
         return
     inputs = len(config.source_model_inference_input_variable_list)
@@ -280,11 +302,48 @@ inventory_option = click.option(
     help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+isolation_option = click.option(
+    "--isolation",
+    type=click.Choice(["auto", "bwrap", "none"]),
+    default="auto",
+    show_default=True,
+    help="How the model's code is contained: bwrap (a bubblewrap sandbox: no network, no home, "
+    "no credentials, no inventory), none (a scrubbed environment and resource limits only), "
+    "auto (bwrap when it works here, else none with a warning naming what is not contained).",
+)
 
 
 def _regions(values: Sequence[str]) -> list[str]:
     """--region may repeat and may hold comma-separated names."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _check_environment_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--env and --python: shared by `check` and `register --check`."""
+    for option in reversed(
+        [
+            click.option(
+                "--env",
+                "env",
+                type=click.Choice(["auto", "image", "current"]),
+                default="auto",
+                show_default=True,
+                help="Where the model runs: 'image' (the serving image's Python, framework and "
+                "toolkit, built once and cached), 'current' (this Python), 'auto' (image when "
+                "its Python is installed).",
+            ),
+            click.option(
+                "--python",
+                "python",
+                metavar="PATH",
+                default=None,
+                help="The interpreter: the base of the image environment, or the one the model "
+                "runs on with --env current.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 @cli.command()
@@ -322,11 +381,27 @@ def _regions(values: Sequence[str]) -> list[str]:
 )
 @click.option(
     "--check-timeout",
+    "--timeout",
+    "check_timeout",
+    type=click.FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     metavar="SECONDS",
     help="Time limit of --check.",
 )
+@click.option(
+    "--install-requirements",
+    is_flag=True,
+    help="With --check: pip-install code/requirements.txt first, as `check` does.",
+)
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
+@_check_environment_options
+@isolation_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @json_option
 @handles_errors
@@ -338,29 +413,51 @@ def register(
     payload_path: Path | None,
     run_model_check_flag: bool,
     check_timeout: float,
+    install_requirements: bool,
+    wheelhouse: Path | None,
+    env: str,
+    python: str | None,
+    isolation: str,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
 
-    Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
-    bad input (nothing written).
+    With --check the model's handlers run first on the payload, with the options of `mimsreg
+    check` (--timeout, --install-requirements, --env, --python). Exit 0 when every region is
+    created or unchanged, 1 when a region (or --check) failed, 2 for bad input (nothing written).
     """
     from mimsreg._inflate import host_inflater
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.base import release_of
     from mimsreg.engine.register import INSPECTING, register
 
     spec = load_config(config_path).to_spec()
+    if not run_model_check_flag and (install_requirements or wheelhouse or python or env != "auto"):
+        raise BadInputError(
+            "--install-requirements, --wheelhouse, --env and --python go with --check"
+        )
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout)
+        run_check(
+            model_path,
+            spec,
+            payload_archive,
+            check_timeout,
+            isolation=isolation,
+            install_requirements=install_requirements,
+            env=env,
+            python=python,
+            wheelhouse=wheelhouse,
+        )
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegistryWarning)
+        warnings.simplefilter("always", IsolationWarning)
         registration = register(
             spec,
             model,
@@ -380,24 +477,52 @@ def register(
             _echo_plan(registration.plan.to_dict())
         return
     results = registration.results
+    release = release_of(registration.plan.regions[0].identity)
     if as_json:
-        echo_json([result.to_dict() for result in results])
+        echo_json([{**result.to_dict(), "release": release} for result in results])
     else:
-        rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
-        echo_table(rows, ["region", "group", "version", "status", "sha256", "id"])
+        rows = [{**r.to_dict(), "release": release, "sha256": r.sha256[:12]} for r in results]
+        echo_table(rows, ["region", "group", "version", "release", "status", "sha256", "id"])
         for result in results:
             if result.error:
                 click.echo(f"error: {result.region}: {result.error}", err=True)
+    _warn_number_drift(inventory_uri, registration.plan.regions[0], results)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
 
 
+def _warn_number_drift(
+    inventory_uri: str, plan: RegionPlan, results: Sequence[RegistrationResult]
+) -> None:
+    """Warn when the release just registered has another number in another region (there,
+    GROUP/VERSION names a different model). A failed check warns; the registration stands."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.releases import number_drift
+
+    if not any(result.ok and result.version is not None for result in results):
+        return
+    registered = [result.region for result in results if result.ok]
+    try:
+        with (
+            open_inventory(inventory_uri) as inventory,
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always", RegistryWarning)
+            regions = inventory.compared_regions(registered)
+            message = number_drift(inventory.versions_of(plan.group, plan.identity, regions))
+        _echo_warnings(caught)
+    except MimsregError as exc:
+        message = f"could not compare version numbers across regions: {exc}"
+    if message is not None:
+        click.echo(f"warning: {message}", err=True)
+
+
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """What was left out of a request SageMaker would refuse, once each, as ``warning:`` lines;
-    any other warning goes on as it came."""
+    """What was left out of a request SageMaker would refuse and what the check did not
+    contain, once each, as ``warning:`` lines; any other warning goes on as it came."""
     shown: set[str] = set()
     for warning in caught:
-        if not issubclass(warning.category, RegistryWarning):
+        if not issubclass(warning.category, (RegistryWarning, IsolationWarning)):
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
@@ -429,27 +554,59 @@ def _echo_plan(plan: dict[str, Any]) -> None:
     help="Only these regions (repeatable, or comma-separated; read in parallel).",
 )
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
+@click.option(
+    "--status",
+    default=None,
+    metavar="STATUS",
+    help="Only this approval status: pending, approved, rejected (or the full names).",
+)
+@click.option("--owner", default=None, metavar="OWNER", help="Only this model owner (any case).")
+@click.option("--domain", default=None, metavar="DOMAIN", help="Only this registration domain.")
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only versions registered since: a duration back (24h, 7d) or a date/time (ISO 8601).",
+)
 @json_option
 @handles_errors
 def list_command(
-    inventory_uri: str, region_values: tuple[str, ...], group: str | None, as_json: bool
+    inventory_uri: str,
+    region_values: tuple[str, ...],
+    group: str | None,
+    status: str | None,
+    owner: str | None,
+    domain: str | None,
+    since: str | None,
+    as_json: bool,
 ) -> None:
-    """List registered versions: group, version, region, approval status, sha256, created_at."""
+    """List registered versions: group, version, region, release, approval status, sha256,
+    created_at. The release id is the same in every region a registration went to. Several
+    regions are read in parallel."""
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import VersionFilter, parse_since, parse_status
 
+    chosen = VersionFilter(
+        status=parse_status(status) if status is not None else None,
+        owner=owner,
+        domain=domain,
+        since=parse_since(since) if since is not None else None,
+    )
     regions = list(dict.fromkeys(_region_or_none(r) or "" for r in _regions(region_values)))
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=True) as inventory:
         only = regions[0] if len(regions) == 1 else None
         records = inventory.list_versions(region=only, group=group)
     if len(regions) > 1:
         records = [record for record in records if record.region in regions]
-    rows = [record.summary() for record in records]
+    rows = [record.summary() for record in chosen.select(records)]
     if as_json:
         echo_json(rows)
         return
     for row in rows:
         row["sha256"] = row["sha256"][:12]
-    echo_table(rows, ["group", "version", "region", "approval_status", "sha256", "created_at"])
+    echo_table(
+        rows, ["group", "version", "region", "release", "approval_status", "sha256", "created_at"]
+    )
 
 
 def _region_or_none(region: str | None) -> str | None:
@@ -477,21 +634,11 @@ def _parse_ref(reference: str) -> tuple[str, int]:
 
 
 def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[str, str, int]:
-    """Region, group and version of a reference; the region may be implied when unique."""
-    from mimsreg.errors import NotFoundError
+    """Region, group and version of a reference (GROUP/VERSION, GROUP/latest, GROUP@RELEASE);
+    the region may be implied when unique."""
+    from mimsreg.engine.inventory.releases import locate, parse_reference
 
-    group, version = _parse_ref(reference)
-    if region is not None:
-        return str(_region_or_none(region)), group, version
-    regions = inventory.regions_of(group, version)
-    if not regions:
-        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory")
-    if len(regions) > 1:
-        raise BadInputError(
-            f"{group}/{version} exists in several regions ({', '.join(regions)}): "
-            "choose one with --region"
-        )
-    return regions[0], group, version
+    return locate(inventory, parse_reference(reference), _region_or_none(region))
 
 
 @cli.command()
@@ -504,18 +651,37 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        record = inventory.get_version(*_locate(inventory, reference, region))
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
+        located = _locate(inventory, reference, region)
+        record = _get_or_tombstone(inventory, *located)
     if as_json:
         echo_json(record.to_dict())
     else:
         _echo_record(record)
 
 
+def _get_or_tombstone(inventory: Inventory, region: str, group: str, version: int) -> VersionRecord:
+    """The version; when it was deleted, the NotFoundError says by whom and when."""
+    from mimsreg.errors import NotFoundError
+
+    try:
+        return inventory.get_version(region, group, version)
+    except NotFoundError as exc:
+        tombstone = inventory.tombstone(region, group, version)
+        if tombstone is None:
+            raise
+        note = f" ({tombstone.note})" if tombstone.note else ""
+        raise NotFoundError(
+            f"{group}/{version} in {region} was deleted at {tombstone.deleted_at} by "
+            f"{tombstone.deleted_by}{note}"
+        ) from exc
+
+
 def _echo_record(record: VersionRecord) -> None:
     data = record.to_dict()
     click.echo(f"{record.group}/{record.version} in {record.region}  ({record.id})")
     for label, key in [
+        ("release", "release"),
         ("approval", "approval_status"),
         ("owner", "model_owner"),
         ("domain", "model_registration_domain"),
@@ -537,6 +703,12 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<15} {value}")
+    tags = data.get("tags") or {}
+    if tags:
+        click.echo(f"  {'tags':<15} " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
+    origin = data.get("promoted_from")
+    if isinstance(origin, dict):
+        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []
@@ -551,7 +723,14 @@ def _echo_record(record: VersionRecord) -> None:
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
+@click.option("--pending", is_flag=True, help="Back to PendingManualApproval instead of approve.")
 @click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@click.option(
+    "--all-regions",
+    is_flag=True,
+    help="The same release in every region that holds it (found by identity, never by "
+    "number), each version touched listed.",
+)
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
 @click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
 @inventory_option
@@ -560,27 +739,235 @@ def _echo_record(record: VersionRecord) -> None:
 def approve(
     reference: str,
     reject: bool,
+    pending: bool,
     region: str | None,
+    all_regions: bool,
     note: str | None,
     actor: str | None,
     inventory_uri: str,
     as_json: bool,
 ) -> None:
-    """Approve (or --reject) a version; who, when and why are kept as history."""
+    """Approve (or --reject, or set --pending) a version; who, when and why are kept as history.
+
+    A decision that changes nothing says "already <status>" and records nothing, unless --note
+    is given. REFERENCE: GROUP/VERSION, GROUP/latest or GROUP@RELEASE.
+    """
     from mimsreg.api import current_context
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import approve_release, decide
     from mimsreg.engine.spec import ApprovalStatus
 
-    status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
+    if reject and pending:
+        raise BadInputError("--reject and --pending: choose one")
+    status = ApprovalStatus.APPROVED
+    if reject or pending:
+        status = ApprovalStatus.REJECTED if reject else ApprovalStatus.PENDING_MANUAL_APPROVAL
+    who = actor or current_context().user
     with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         located = _locate(inventory, reference, region)
-        record = inventory.set_approval(
-            *located, status=status.value, actor=actor or current_context().user, note=note
+        if all_regions:
+            anchor = inventory.get_version(*located)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RegistryWarning)
+                decisions = approve_release(inventory, anchor, status.value, who, note)
+            _echo_warnings(caught)
+        else:
+            decisions = [decide(inventory, *located, status.value, who, note)]
+    if as_json:
+        data = [decision.to_dict() for decision in decisions]
+        echo_json(data if all_regions else data[0])
+        return
+    for decision in decisions:
+        record = decision.record
+        where = f"{record.group}/{record.version} in {record.region}"
+        if decision.changed:
+            click.echo(f"{where}: {record.approval_status}")
+        else:
+            recorded = " (note recorded)" if decision.recorded else ""
+            click.echo(f"{where}: already {record.approval_status}{recorded}")
+
+
+reference_argument = click.argument("reference", metavar="GROUP/VERSION")
+region_option = click.option(
+    "--region", default=None, metavar="REGION", help="Region (needed when several)."
+)
+
+
+@cli.command()
+@reference_argument
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--remove", "remove_keys", multiple=True, metavar="KEY", help="Remove this tag.")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def tag(
+    reference: str,
+    assignments: tuple[str, ...],
+    remove_keys: tuple[str, ...],
+    region: str | None,
+    inventory_uri: str,
+    as_json: bool,
+) -> None:
+    """Set (KEY=VALUE) or --remove tags of a version; every other field stays.
+
+    On SageMaker, which allows no tags on versions, they are kept as the version's metadata
+    (mimsreg:tag:KEY) and in its record.
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_tags, parse_tag_assignments
+
+    tags = parse_tag_assignments(assignments)
+    check_tags(tags, remove_keys)
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        located = _locate(inventory, reference, region)
+        record = inventory.update_version(
+            *located, actor=current_context().user, tags=tags, remove_tags=remove_keys
+        )
+    if as_json:
+        echo_json(record.to_dict())
+        return
+    current = record.record.get("tags") or {}
+    listed = ", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "(none)"
+    click.echo(f"{record.group}/{record.version} in {record.region}: tags {listed}")
+
+
+@cli.command()
+@reference_argument
+@click.argument("text", metavar="TEXT")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def describe(
+    reference: str, text: str, region: str | None, inventory_uri: str, as_json: bool
+) -> None:
+    """Replace a version's description with TEXT (SageMaker: kept in its record, which `show`
+    reads, since SageMaker's own description cannot change)."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_description
+
+    description = check_description(text)
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        located = _locate(inventory, reference, region)
+        record = inventory.update_version(
+            *located, actor=current_context().user, description=description
         )
     if as_json:
         echo_json(record.to_dict())
     else:
-        click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+        click.echo(f"{record.group}/{record.version} in {record.region}: description set")
+
+
+@cli.command()
+@reference_argument
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Region(s) to delete it in (repeatable, or comma-separated); needed when several.",
+)
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@click.option("--note", default=None, metavar="TEXT", help="Why; kept with the tombstone.")
+@inventory_option
+@json_option
+@handles_errors
+def delete(
+    reference: str,
+    region_values: tuple[str, ...],
+    yes: bool,
+    note: str | None,
+    inventory_uri: str,
+    as_json: bool,
+) -> None:
+    """Delete a version. The history keeps a tombstone (who, when, its approvals); its number
+    is not given again; its artifact goes at the next `mimsreg gc` once no version uses it."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+
+    regions: list[str | None] = [_region_or_none(value) for value in _regions(region_values)]
+    named = [str(region) for region in regions]
+    with open_inventory(inventory_uri, regions=named or None) as inventory:
+        located = [_locate(inventory, reference, region) for region in regions or [None]]
+        targets = list(dict.fromkeys(located))
+        _refuse_numbers_of_different_releases(inventory, reference, targets)
+        listed = ", ".join(f"{group}/{number} in {region}" for region, group, number in targets)
+        if not yes:
+            click.confirm(f"delete {listed}?", abort=True, err=True)
+        actor = current_context().user
+        tombstones = [inventory.delete_version(*target, actor, note) for target in targets]
+    if as_json:
+        echo_json([tombstone.to_dict() for tombstone in tombstones])
+        return
+    for tombstone in tombstones:
+        click.echo(
+            f"deleted {tombstone.group}/{tombstone.version} in {tombstone.region} "
+            f"(release {tombstone.release}); its history is kept"
+        )
+    click.echo("its artifact goes at the next `mimsreg gc` once no version uses it", err=True)
+
+
+def _refuse_numbers_of_different_releases(
+    inventory: Inventory, reference: str, targets: Sequence[tuple[str, str, int]]
+) -> None:
+    """One number in several regions may name different models: refused unless one release."""
+    if len(targets) < 2:
+        return
+    records = [inventory.get_version(*target) for target in targets]
+    if len({record.identity for record in records}) > 1:
+        named = ", ".join(f"{r.region} {r.group}/{r.version} ({r.release})" for r in records)
+        raise BadInputError(
+            f"{reference} names different releases in the regions given ({named}): name one "
+            "release with GROUP@RELEASE; nothing was deleted"
+        )
+
+
+@cli.command()
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def diff(first: str, second: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+    """Compare two versions (each GROUP/VERSION, GROUP/latest or GROUP@RELEASE): metadata,
+    variable schema, archive digest and approval status."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import diff_versions
+
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
+        a = inventory.get_version(*_locate(inventory, first, region))
+        b = inventory.get_version(*_locate(inventory, second, region))
+    difference = diff_versions(a, b)
+    if as_json:
+        echo_json(difference)
+    else:
+        _echo_diff(difference)
+
+
+def _echo_diff(difference: dict[str, Any]) -> None:
+    for side in ("a", "b"):
+        v = difference[side]
+        click.echo(f"{side}: {v['group']}/{v['version']} in {v['region']} (release {v['release']})")
+    if difference["same"]:
+        click.echo("no differences" + (" (the same release)" if difference["same_release"] else ""))
+        return
+    for name in ("digest", "approval"):
+        entry = difference[name]
+        shown = entry["a"] if entry["same"] else f"{entry['a']} -> {entry['b']}"
+        click.echo(f"{name:<9} {'same ' if entry['same'] else ''}{shown}")
+    for key, values in difference["metadata"].items():
+        click.echo(f"metadata  {key}: {values['a']!r} -> {values['b']!r}")
+    for side, changes in difference["schema"].items():
+        parts = [f"+{v['name']} ({v['type']})" for v in changes["added"]]
+        parts += [f"-{v['name']} ({v['type']})" for v in changes["removed"]]
+        parts += [f"{v['name']} {v['a']} -> {v['b']}" for v in changes["changed"]]
+        if changes.get("reordered"):
+            parts.append("order changed")
+        click.echo(f"schema    {side}s: {', '.join(parts)}")
 
 
 @cli.command("gc")
@@ -630,7 +1017,7 @@ def gc_command(
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
@@ -752,7 +1139,7 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -876,8 +1263,11 @@ def inspect_command(
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
     from mimsreg._inflate import host_inflater
+    from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
+    from mimsreg.errors import InvalidPackageError
 
+    refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0
@@ -1010,10 +1400,42 @@ def payload(
     help="Seconds the model may take in all; it is killed after that.",
 )
 @click.option(
+    "--request",
+    "request_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A request body sent verbatim (with --content-type) instead of the samples; the response "
+    "is judged by output names where found.",
+)
+@click.option(
+    "--content-type",
+    "content_type",
+    metavar="TYPE",
+    default=None,
+    help="The content type of --request (one of the declared content types).",
+)
+@click.option(
     "--install-requirements",
     is_flag=True,
-    help="pip-install code/requirements.txt into a temporary folder first.",
+    help="pip-install code/requirements.txt into a temporary folder first, in the sandbox: wheels "
+    "only, plain requirements only (index, -e, VCS, URL and path lines are refused).",
 )
+@_check_environment_options
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="With --install-requirements: the package index (default: pip's, PyPI; pip's own "
+    "configuration and PIP_* variables are ignored).",
+)
+@isolation_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handles_errors
 def check(
@@ -1022,22 +1444,47 @@ def check(
     payload_path: str | None,
     timeout: float,
     install_requirements: bool,
+    env: str,
+    python: str | None,
+    request_path: Path | None,
+    content_type: str | None,
+    wheelhouse: Path | None,
+    index_url: str | None,
+    isolation: str,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
 
     MODEL is a model.tar.gz, a folder holding one, or an extracted model (with code/). Its
-    code/<inference_entry_point> runs in a separate Python process, called as the serving
-    container calls it; every response must have a declared content type and hold every declared
-    output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
-    configuration, archive or payload.
+    code/<inference_entry_point> runs in a separate Python process, called as the configured
+    serving image calls it (defaults for missing input_fn/predict_fn/output_fn, context
+    arguments, response objects), by default in an environment mirroring that image (--env).
+    Every response must have a declared content type and hold every declared output variable
+    with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad configuration,
+    archive, payload or option. The model's code runs in a sandbox (--isolation).
     """
     from mimsreg.check import check_model
 
     config = load_config(config_path)
-    report = check_model(
-        model, config, payload_path, timeout=timeout, install_requirements=install_requirements
-    )
+    with warnings.catch_warnings():
+        # The report carries the warning; it is printed below, once.
+        warnings.simplefilter("ignore", IsolationWarning)
+        report = check_model(
+            model,
+            config,
+            payload_path,
+            timeout=timeout,
+            install_requirements=install_requirements,
+            isolation=isolation,
+            wheelhouse=wheelhouse,
+            index_url=index_url,
+            python=python,
+            env=env,
+            request=request_path,
+            content_type=content_type,
+        )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -1067,6 +1514,114 @@ def _print_report(report: CheckReport) -> None:
         click.echo(f"passed: {len(report.samples)} sample(s) in {report.duration_seconds:.1f} s")
     else:
         click.echo(f"failed: {failed} of {len(report.samples)} sample(s)")
+
+
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option(
+    "--from",
+    "from_uri",
+    required=True,
+    metavar="URI",
+    help="Inventory holding the version: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+)
+@click.option("--to", "to_uri", required=True, metavar="URI", help="Inventory to copy it to.")
+@click.option(
+    "--from-region",
+    default=None,
+    metavar="REGION",
+    help="The version's region in the source (needed when it is in several).",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); default: the source's region.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
+    default=None,
+    help="Approval status in the target; default: the source's.",
+)
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="NAME",
+    help="SageMaker target: each region's S3 bucket, a name or a name with '{region}'.",
+)
+@click.option(
+    "--kms-key-id",
+    default=None,
+    metavar="KEY",
+    help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
+)
+@click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
+@json_option
+@handles_errors
+def promote(
+    reference: str,
+    from_uri: str,
+    to_uri: str,
+    from_region: str | None,
+    region_values: tuple[str, ...],
+    status: str | None,
+    bucket: str | None,
+    kms_key_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Copy a version, with its artifact, payload, record and approval history, to another
+    inventory (local → SageMaker in many regions, a region to another, SageMaker → local).
+
+    Idempotent: the version keeps its identity, so a re-run is 'unchanged'. Exit 0 when every
+    region is created or unchanged, 1 when one failed, 2 for bad input (nothing written).
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.promote import Source, promote
+    from mimsreg.engine.spec import ApprovalStatus
+
+    if to_uri == "sagemaker" and bucket is None and not dry_run:
+        raise BadInputError(
+            "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
+            "with {region} (mimsreg-models-{region})"
+        )
+    chosen = ApprovalStatus(status).value if status else None
+    with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
+        region, group, version = _locate(inventory, reference, from_region)
+        source = Source(inventory, from_uri, region, group, version)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            promotion = promote(
+                source,
+                lambda targets: open_inventory(to_uri, regions=targets),
+                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                context=current_context(),
+                status=chosen,
+                bucket=bucket,
+                kms_key_id=kms_key_id,
+                dry_run=dry_run,
+                progress=lambda phase, total: byte_progress(phase, total),
+            )
+    _echo_warnings(caught)
+    rows = [result.to_dict() for result in promotion.results]
+    if as_json:
+        echo_json(rows)
+    else:
+        click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
+        echo_table(
+            [{**row, "sha256": row["sha256"][:12]} for row in rows],
+            ["region", "group", "version", "status", "sha256", "id"],
+        )
+        for result in promotion.results:
+            if result.error:
+                click.echo(f"error: {result.region}: {result.error}", err=True)
+        if dry_run:
+            click.echo("dry run: the source was read and verified; nothing was written")
+    if not promotion.ok:
+        sys.exit(EXIT_FAILED)
 
 
 def main() -> None:

@@ -213,6 +213,7 @@ class StrictAwsServer(ThreadingHTTPServer):
         self._clients: dict[tuple[str, str], Any] = {}
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}  # (region, ARN) -> fields
         self._searches: dict[str, list[Any]] = {}  # search id -> moto's whole answer
+        self._deleted: set[tuple[str, str]] = set()  # (region, ARN) of deleted model packages
         super().__init__(("127.0.0.1", port), StrictHandler)
 
     @property
@@ -231,6 +232,7 @@ class StrictAwsServer(ThreadingHTTPServer):
             self._client_tokens.clear()
             self._kept.clear()
             self._searches.clear()
+            self._deleted.clear()
 
     def refusal_rules(self) -> list[str]:
         return [refusal.rule for refusal in self.refusals]
@@ -360,6 +362,14 @@ class StrictAwsServer(ThreadingHTTPServer):
         if results is None or not offset.isdigit():
             return None
         return results, int(offset)
+
+    def mark_deleted(self, region: str, arn: str) -> None:
+        with self._lock:
+            self._deleted.add((region, arn))
+
+    def is_deleted(self, region: str, arn: str) -> bool:
+        with self._lock:
+            return (region, arn) in self._deleted
 
     def remembered_token(self, region: str, token: str) -> tuple[str, Response] | None:
         with self._lock:

@@ -128,7 +128,7 @@ def _bucket_setting(value: str | Mapping[str, str] | None) -> str | dict[str, st
 
 
 def _check_s3_uri(value: str, what: str) -> str:
-    if not _S3_URI.match(value):
+    if not _S3_URI.fullmatch(value):
         raise BadInputError(f"{what}: {value!r} is not an s3:// URI (s3://bucket/key)")
     return value
 
@@ -255,7 +255,7 @@ class ModelRegistrationStepBuilder:
     def _check_knobs(
         instance_type: str, count: int, volume: int, runtime: int, step_name: str
     ) -> None:
-        if not isinstance(instance_type, str) or not _INSTANCE_TYPE.match(instance_type):
+        if not isinstance(instance_type, str) or not _INSTANCE_TYPE.fullmatch(instance_type):
             raise BadInputError(
                 f"instance_type: {instance_type!r} is not a SageMaker instance type "
                 "('ml.<family>.<size>')"
@@ -263,7 +263,7 @@ class ModelRegistrationStepBuilder:
         _check_positive(count, "instance_count", 100)
         _check_positive(volume, "volume_size_in_gb", 16384)
         _check_positive(runtime, "max_runtime_in_seconds", 777600)
-        if not isinstance(step_name, str) or not re.match(r"^[A-Za-z0-9\-_]{1,48}$", step_name):
+        if not isinstance(step_name, str) or not re.fullmatch(r"[A-Za-z0-9\-_]{1,48}", step_name):
             raise BadInputError(
                 f"step_name: {step_name!r} must be 1 to 48 letters, digits, '-' or '_' (the "
                 "region is appended and SageMaker step names hold at most 64)"
@@ -277,7 +277,7 @@ class ModelRegistrationStepBuilder:
                 "in the configuration, or set SageMaker.ProcessingJob.RoleArn in the SageMaker "
                 "SDK defaults file (SAGEMAKER_USER_CONFIG_OVERRIDE)"
             )
-        if isinstance(chosen, str) and not _ROLE_ARN.match(chosen):
+        if isinstance(chosen, str) and not _ROLE_ARN.fullmatch(chosen):
             # A bare role name would make the SDK call IAM while rendering the definition.
             raise BadInputError(
                 f"role: {chosen!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
@@ -360,7 +360,7 @@ class ModelRegistrationStepBuilder:
     def step_name_for(self, region: str, step_name: str | None = None) -> str:
         """``<step_name>-<region>``, e.g. ``MimsModelRegistration-eu-west-1``."""
         name = f"{step_name or self.step_name}-{region}"
-        if not STEP_NAME_PATTERN.match(name):
+        if not STEP_NAME_PATTERN.fullmatch(name):
             raise BadInputError(
                 f"step_name: {name!r} is not a valid SageMaker step name (1 to 64 letters, "
                 "digits, '-' or '_')"
@@ -430,6 +430,26 @@ class ModelRegistrationStepBuilder:
             depends_on=list(dependencies) if dependencies else None,
         )
 
+    def payload_uri_for_key(self, payload_s3_key: str) -> str:
+        """The original's ``payload_s3_key``: a key in the pipeline region's bucket, as a URI."""
+        if not isinstance(payload_s3_key, str) or not payload_s3_key.strip():
+            raise BadInputError(
+                f"payload_s3_key: expected a key in s3://{self.bucket}, got {payload_s3_key!r}"
+            )
+        if payload_s3_key.startswith(("s3://", "/")) or len(payload_s3_key.encode()) > 1024:
+            raise BadInputError(
+                f"payload_s3_key: {payload_s3_key!r} is not a key of s3://{self.bucket} (no "
+                "leading '/', at most 1024 bytes); pass a whole s3:// URI as payload=..."
+            )
+        return self._uri(payload_s3_key)
+
+    def _payload_source(self, payload: Any, payload_s3_key: str | None) -> Any:
+        if payload_s3_key is None:
+            return None if payload is None else self._check_source(payload, "payload")
+        if payload is not None:
+            raise BadInputError("payload and payload_s3_key name the same input: give one")
+        return self._check_source(self.payload_uri_for_key(payload_s3_key), "payload_s3_key")
+
     def create_steps(
         self,
         packaging_step_output: Any,
@@ -438,10 +458,11 @@ class ModelRegistrationStepBuilder:
         payload: Any = None,
         *,
         step_name: str | None = None,
+        payload_s3_key: str | None = None,
     ) -> list[Any]:
         """Like :meth:`create_step`, always a list of steps, in target-region order."""
         model = self._check_source(packaging_step_output, "packaging_step_output")
-        payload = None if payload is None else self._check_source(payload, "payload")
+        payload = self._payload_source(payload, payload_s3_key)
         targets = self.target_regions(regions)
         names = [self.step_name_for(region, step_name) for region in targets]
         for region in targets:  # every problem raises before any step exists
@@ -461,6 +482,7 @@ class ModelRegistrationStepBuilder:
         payload: Any = None,
         *,
         step_name: str | None = None,
+        payload_s3_key: str | None = None,
     ) -> Any:
         """The registration step(s) for a packaged model.
 
@@ -469,7 +491,8 @@ class ModelRegistrationStepBuilder:
         a pipeline parameter, or an ``s3://`` URI; the folder must hold exactly one archive.
         ``dependencies``: steps (or step names) that must finish first. ``regions``: AWS region
         names or ``NA``/``EU``/``FE``; default the config's region. ``payload``: the sample
-        payload archive's location, in the same forms (optional).
+        payload archive's location, in the same forms (optional); or, as the original took it,
+        ``payload_s3_key``: its key in the bucket of the pipeline's region.
 
         Returns a ``sagemaker.workflow.steps.ProcessingStep`` when there is one target region,
         and a :class:`RegionSteps` dict ``{region: ProcessingStep}`` (AWS names, in the given
@@ -481,10 +504,30 @@ class ModelRegistrationStepBuilder:
         image, a region without bucket) before any step exists.
         """
         steps = self.create_steps(
-            packaging_step_output, dependencies, regions, payload, step_name=step_name
+            packaging_step_output,
+            dependencies,
+            regions,
+            payload,
+            step_name=step_name,
+            payload_s3_key=payload_s3_key,
         )
         if len(steps) == 1:
             return steps[0]
+        return RegionSteps(zip(self.target_regions(regions), steps, strict=True))
+
+    def create_registration_steps(
+        self,
+        packaging_step_output: Any,
+        dependencies: Sequence[Any] | None = None,
+        payload_s3_key: str | None = None,
+        regions: Sequence[str] | str | None = None,
+    ) -> RegionSteps:
+        """The original's method, with its arguments in its order: always a :class:`RegionSteps`
+        dict ``{region: step}``, also for one region (keys are AWS names; ``NA``/``EU``/``FE``
+        index it too)."""
+        steps = self.create_steps(
+            packaging_step_output, dependencies, regions, payload_s3_key=payload_s3_key
+        )
         return RegionSteps(zip(self.target_regions(regions), steps, strict=True))
 
     # --- pipeline and upload ------------------------------------------------------------------
