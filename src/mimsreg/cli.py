@@ -679,6 +679,10 @@ def _get_or_tombstone(inventory: Inventory, region: str, group: str, version: in
 
 def _echo_record(record: VersionRecord) -> None:
     data = record.to_dict()
+    artifact = data.get("artifact")
+    if isinstance(artifact, dict) and artifact.get("layout") == "folder":
+        count = artifact.get("file_count")
+        data["model_layout"] = f"folder model, {count} files, uncompressed"
     click.echo(f"{record.group}/{record.version} in {record.region}  ({record.id})")
     for label, key in [
         ("release", "release"),
@@ -694,6 +698,7 @@ def _echo_record(record: VersionRecord) -> None:
         ("content types", "content_types"),
         ("response types", "response_types"),
         ("sha256", "sha256"),
+        ("model", "model_layout"),
         ("artifact", "artifact_uri"),
         ("payload", "payload_uri"),
         ("created", "created_at"),
@@ -1220,9 +1225,10 @@ def _print_manifest(manifest: PackageManifest) -> None:
     if manifest.compression == "gzip" and manifest.size:
         compression += f" (ratio {manifest.uncompressed_size / manifest.size:.2f})"
     sizes = {m.name: m.size for m in manifest.members}
-    click.echo(f"{manifest.path}: valid model package")
+    folder = manifest.layout == "folder"
+    click.echo(f"{manifest.path}: valid model {'folder (uncompressed)' if folder else 'package'}")
     click.echo(f"  size          {_human_size(manifest.size)} ({manifest.size:,} bytes)")
-    click.echo(f"  sha256        {manifest.sha256}")
+    click.echo(f"  sha256        {manifest.sha256}{'  (manifest digest)' if folder else ''}")
     click.echo(f"  compression   {compression}")
     click.echo(f"  members       {len(manifest.members)} ({kinds})")
     click.echo(f"  uncompressed  {_human_size(manifest.uncompressed_size)}")

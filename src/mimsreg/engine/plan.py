@@ -15,7 +15,7 @@ from typing import Any
 
 from mimsreg.engine._version import __version__
 from mimsreg.engine.errors import PlanError
-from mimsreg.engine.package import PackageManifest
+from mimsreg.engine.package import ARCHIVE, FOLDER, MANIFEST_NAME, FolderFile, PackageManifest
 from mimsreg.engine.spec import KMS_ARN_PATTERN, RegistrationSpec, normalise_region, partition_of
 
 __all__ = [
@@ -73,6 +73,14 @@ class RegionPlan:
     environment: dict[str, str]
     record: dict[str, Any] = field(repr=False)
     bucket: str | None = None  # the region's S3 bucket (SageMaker backend), from the config
+    # A model folder: artifact_key names its manifest document, files are its files (by path).
+    layout: str = ARCHIVE
+    files: tuple[FolderFile, ...] = field(default=(), repr=False)
+
+    @property
+    def is_folder(self) -> bool:
+        """A model folder, registered uncompressed (``ModelDataSource`` with an S3 prefix)."""
+        return self.layout == FOLDER
 
     @property
     def client_token(self) -> str:
@@ -93,6 +101,7 @@ class RegionPlan:
             "bucket": self.bucket,
             "environment": dict(self.environment),
             "record": self.record,
+            **({"layout": self.layout, "file_count": len(self.files)} if self.is_folder else {}),
         }
 
 
@@ -106,13 +115,16 @@ class RegistrationPlan:
     payload_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        artifact: dict[str, Any] = {
+            "path": str(self.manifest.path),
+            "sha256": self.manifest.sha256,
+            "size": self.manifest.size,
+            "entry_point": self.manifest.entry_point,
+        }
+        if self.manifest.layout == FOLDER:
+            artifact.update(layout=FOLDER, file_count=len(self.manifest.files))
         return {
-            "artifact": {
-                "path": str(self.manifest.path),
-                "sha256": self.manifest.sha256,
-                "size": self.manifest.size,
-                "entry_point": self.manifest.entry_point,
-            },
+            "artifact": artifact,
             "payload_sha256": self.payload_sha256,
             "regions": [region.to_dict() for region in self.regions],
         }
@@ -187,6 +199,8 @@ def build_plan(
     group = spec.model_package_group_name
     identity = registration_identity(group, manifest.sha256, metadata_hash, payload_sha256)
     payload_key = artifact_key(payload_sha256, "payload.tar.gz") if payload_sha256 else None
+    folder = manifest.layout == FOLDER
+    stored_as = artifact_key(manifest.sha256, MANIFEST_NAME if folder else ARTIFACT_FILE_NAME)
     targets = _target_regions(spec, regions)
     for region in targets:
         _check_kms_key(spec, region)
@@ -208,12 +222,14 @@ def build_plan(
                 identity=identity,
                 sha256=manifest.sha256,
                 size=manifest.size,
-                artifact_key=artifact_key(manifest.sha256),
+                artifact_key=stored_as,
                 payload_key=payload_key,
                 image_uri=image_uri,
                 environment=environment,
                 record=record,
                 bucket=spec.bucket_for(region),
+                layout=manifest.layout,
+                files=manifest.files,
             )
         )
     return RegistrationPlan(spec, manifest, tuple(region_plans), payload_sha256)
@@ -259,6 +275,16 @@ def _record(
     context: RegistrationContext,
 ) -> dict[str, Any]:
     """The full metadata record of a version: everything the original sent, and more."""
+    artifact: dict[str, Any] = {
+        "sha256": manifest.sha256,
+        "size": manifest.size,
+        "uncompressed_size": manifest.uncompressed_size,
+        "compression": manifest.compression,
+        "entry_point": manifest.entry_point,
+        "model_files": list(manifest.model_files),
+    }
+    if manifest.layout == FOLDER:  # archives' records stay as they were
+        artifact.update(layout=FOLDER, file_count=len(manifest.files))
     return {
         "model_package_group_name": spec.model_package_group_name,
         "description": spec.model_package_description,
@@ -283,14 +309,7 @@ def _record(
         "approval_status": spec.approval_status,
         "registration_region": region,
         "source_model_region": spec.region,
-        "artifact": {
-            "sha256": manifest.sha256,
-            "size": manifest.size,
-            "uncompressed_size": manifest.uncompressed_size,
-            "compression": manifest.compression,
-            "entry_point": manifest.entry_point,
-            "model_files": list(manifest.model_files),
-        },
+        "artifact": artifact,
         "tags": dict(spec.tags),
         "kms_key_id": spec.kms_key_for(region),
         "identity": identity,

@@ -4,6 +4,9 @@ Layout under the inventory's root (``$MIMSREG_HOME``, default ``~/.mimsreg``)::
 
     inventory.db                                   SQLite, WAL, versioned schema (local_schema)
     artifacts/sha256/<digest>/model.tar.gz         artifacts, verified after every copy
+    artifacts/sha256/<digest>/manifest.json        a model folder's manifest (its digest is the
+                                                   folder's identity), and each of its files at
+    artifacts/sha256/<file digest>/file            content-addressed per file (shared, deduplicated)
 
 A version records its files by content key, relative to the root, so the folder can move. The
 root is created 0700 and every file 0600: the inventory decides what may be deployed, and other
@@ -18,6 +21,7 @@ a duplicate version.
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -51,6 +55,7 @@ from mimsreg.engine.inventory.local_schema import (
     key_digest,
     payload_digest,
 )
+from mimsreg.engine.package import MANIFEST_NAME, manifest_document
 from mimsreg.engine.plan import RegionPlan, artifact_key, canonical_json
 
 __all__ = [
@@ -62,6 +67,8 @@ __all__ = [
 ]
 
 COPY_CHUNK = 4 * 1024 * 1024
+FOLDER_FILE_NAME = "file"  # a model folder's file in the store: artifacts/sha256/<digest>/file
+FOLDER_COPIES = 4  # files of a model folder copied at once
 BUSY_TIMEOUT_SECONDS = 60.0
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -350,6 +357,47 @@ class LocalInventory(Inventory):
             raise
         return destination
 
+    def _store_folder(self, plan: RegionPlan, folder: Path, progress: Progress | None) -> None:
+        """A model folder: each file content-addressed (verified as it is copied), then its
+        manifest document, whose digest is the folder's, so it names only verified files."""
+        document = manifest_document(plan.files)
+        if hashlib.sha256(document).hexdigest() != plan.sha256:
+            raise InventoryError(f"{str(folder)!r}: the planned file list is not its manifest")
+
+        def copy(index: int) -> None:
+            entry = plan.files[index]
+            key = artifact_key(entry.sha256, FOLDER_FILE_NAME)
+            self._store(folder / entry.path, key, entry.sha256, progress)
+
+        with concurrent.futures.ThreadPoolExecutor(FOLDER_COPIES, "mimsreg-store") as pool:
+            list(pool.map(copy, range(len(plan.files))))
+        destination = self.artifact_root / plan.artifact_key
+        if destination.is_file() and destination.read_bytes() == document:
+            os.utime(destination)  # in use again: gc leaves it (as _store does)
+            return
+        make_private_folder(destination.parent)
+        handle, temporary = tempfile.mkstemp(prefix=".incoming-", dir=str(destination.parent))
+        try:
+            with os.fdopen(handle, "wb") as writer:
+                writer.write(document)
+                writer.flush()
+                os.fsync(writer.fileno())
+            Path(temporary).replace(destination)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def folder_files(self, manifest_key: str) -> list[tuple[str, int, str]]:
+        """The (path, size, sha256) rows of a stored model folder's manifest document."""
+        try:
+            rows = json.loads((self.artifact_root / manifest_key).read_bytes())
+            return [(str(path), int(size), str(digest)) for path, size, digest in rows]
+        except (OSError, ValueError, TypeError) as exc:
+            raise InventoryError(
+                f"the model folder manifest {manifest_key!r} of the local store is missing or "
+                f"unreadable: {exc}"
+            ) from exc
+
     def stored_payload_file(self, sha256: str) -> Path | None:
         # The key is built from a checked digest, so no record can point it outside the store.
         if not _SHA256.fullmatch(sha256):
@@ -387,7 +435,10 @@ class LocalInventory(Inventory):
         payload: Path | None = None,
         progress: Progress | None = None,
     ) -> CreateOutcome:
-        self._store(artifact, plan.artifact_key, plan.sha256, progress)
+        if plan.is_folder:
+            self._store_folder(plan, artifact, progress)
+        else:
+            self._store(artifact, plan.artifact_key, plan.sha256, progress)
         payload_location = None
         record = dict(plan.record)
         if payload is not None and plan.payload_key is not None:
@@ -664,6 +715,8 @@ class LocalInventory(Inventory):
                         )
                     else:
                         digests.add(key_digest(key))
+                        if key.endswith("/" + MANIFEST_NAME):  # a model folder: its files too
+                            digests.update(row[2] for row in self.folder_files(key))
         if outside:
             more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
             raise BadInputError(

@@ -4,6 +4,8 @@ Standard library only, Python 3.9 (it runs inside the processing job too).
 
 - :mod:`.members`: what an archive holds (members, limits, the manifest) and the rules on names;
 - :mod:`.reader`: the streaming tar/gzip reader, SHA-256 beside it, hostile archives refused;
+- :mod:`.folder`: model folders (registered uncompressed): the walk, parallel hashing, the
+  manifest digest;
 - :mod:`.manifest`: the manifest rules (entry point, model files) and :func:`inspect_package`;
 - :mod:`.extract`: :func:`extract_package`, the same pass writing files under one folder.
 """
@@ -11,9 +13,18 @@ Standard library only, Python 3.9 (it runs inside the processing job too).
 from __future__ import annotations
 
 from mimsreg.engine.package.extract import extract_package
+from mimsreg.engine.package.folder import (
+    MANIFEST_NAME,
+    is_model_folder,
+    manifest_digest,
+    manifest_document,
+)
 from mimsreg.engine.package.manifest import inspect_package
 from mimsreg.engine.package.members import (
+    ARCHIVE,
     DEFAULT_ENTRY_POINT,
+    FOLDER,
+    FolderFile,
     PackageLimits,
     PackageManifest,
     PackageMember,
@@ -21,13 +32,20 @@ from mimsreg.engine.package.members import (
 from mimsreg.engine.package.reader import CHUNK_SIZE, STDLIB_INFLATER, Inflater
 
 __all__ = [
+    "ARCHIVE",
     "CHUNK_SIZE",
     "DEFAULT_ENTRY_POINT",
+    "FOLDER",
+    "MANIFEST_NAME",
     "STDLIB_INFLATER",
+    "FolderFile",
     "Inflater",
     "PackageLimits",
     "PackageManifest",
     "PackageMember",
     "extract_package",
     "inspect_package",
+    "is_model_folder",
+    "manifest_digest",
+    "manifest_document",
 ]

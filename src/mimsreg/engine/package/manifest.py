@@ -7,11 +7,14 @@ import posixpath
 from pathlib import Path
 
 from mimsreg.engine.errors import BadInputError, InvalidPackageError
+from mimsreg.engine.package.folder import is_model_folder, scan_folder
 from mimsreg.engine.package.members import (
     _CODE_DIR,
     DEFAULT_ENTRY_POINT,
+    FOLDER,
     PackageLimits,
     PackageManifest,
+    PackageMember,
     PathLike,
     Progress,
     _HasEntryPoint,
@@ -71,6 +74,37 @@ def _manifest(
     )
 
 
+def _folder_manifest(
+    folder: Path,
+    expected_entry: str | None,
+    limits: PackageLimits | None,
+    progress: Progress,
+    workers: int | None,
+) -> PackageManifest:
+    scan = scan_folder(folder, limits, progress, workers)
+    names = [f.path for f in scan.files]
+    default = f"{_CODE_DIR}/{DEFAULT_ENTRY_POINT}"
+    if expected_entry is not None and expected_entry not in names:
+        code = [name for name in names if _in_code(name)]
+        listing = ", ".join(code) if code else "nothing"
+        raise InvalidPackageError(
+            f"{folder}: entry point {expected_entry!r} not found (under {_CODE_DIR}/: {listing})"
+        )
+    entry = expected_entry or (default if default in names else None)
+    return PackageManifest(
+        path=folder,
+        sha256=scan.sha256,
+        size=scan.size,
+        compression="none",
+        members=tuple(PackageMember(f.path, f.size, "file") for f in scan.files),
+        uncompressed_size=scan.size,
+        entry_point=entry,
+        model_files=tuple(name for name in names if not _in_code(name)),
+        layout=FOLDER,
+        files=scan.files,
+    )
+
+
 def inspect_package(
     path: PathLike,
     config: _HasEntryPoint | None = None,
@@ -79,11 +113,15 @@ def inspect_package(
     limits: PackageLimits | None = None,
     progress: Progress = None,
     inflater: Inflater | None = None,
+    workers: int | None = None,
 ) -> PackageManifest:
     """Inspect a packaged model in one streaming pass, without extracting it.
 
     ``path`` is a ``.tar.gz`` or plain ``.tar`` file (told apart by their first bytes, not by the
-    name), or a directory holding exactly one such file (how a processing job receives it).
+    name), or a directory holding exactly one such file (how a processing job receives it), or
+    a model folder (``code/`` and no ``model.tar.gz``): then every file is hashed, ``workers``
+    threads at once (default one per core), and the digest is the manifest's
+    (:func:`~mimsreg.engine.package.folder.manifest_digest`).
 
     The entry point is ``code/<script>``, where the script is ``entry_point`` or else
     ``config.inference_entry_point`` (a :class:`~.spec.RegistrationSpec`, a configuration,
@@ -98,5 +136,7 @@ def inspect_package(
     reason for a missing, broken, incomplete or hostile archive, or one past ``limits``.
     """
     expected = _entry_point_name(config, entry_point)
+    if is_model_folder(path):
+        return _folder_manifest(Path(path), expected, limits, progress, workers)
     archive, digest, size, compression, tar = _scan(path, limits, progress, None, inflater)
     return _manifest(archive, digest, size, compression, tar, expected)

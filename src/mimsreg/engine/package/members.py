@@ -14,6 +14,8 @@ Progress = Optional[Callable[[int], None]]
 
 DEFAULT_ENTRY_POINT = "inference.py"
 _CODE_DIR = "code"
+ARCHIVE = "archive"  # PackageManifest.layout: a model.tar.gz (or .tar)
+FOLDER = "folder"  # PackageManifest.layout: a model folder, registered uncompressed
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,15 @@ class PackageMember:
     size: int
     type: str  # "file" | "dir" | "symlink" | "hardlink"
     link_target: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One file of a model folder: its path relative to the folder, size and SHA-256."""
+
+    path: str
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,10 @@ class PackageManifest:
     uncompressed_size: int
     entry_point: str | None
     model_files: tuple[str, ...] = field(default=())
+    # "archive", or "folder": then ``sha256`` is the manifest digest (docs/package-inspection.md)
+    # and ``files`` lists every file with its own digest, sorted by path.
+    layout: str = ARCHIVE
+    files: tuple[FolderFile, ...] = field(default=(), repr=False)
 
     @property
     def code_files(self) -> tuple[str, ...]:
@@ -71,8 +86,9 @@ class PackageManifest:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able summary (the ``--json`` output of ``mimsreg inspect``)."""
-        return {
+        data: dict[str, Any] = {
             "path": str(self.path),
+            "layout": self.layout,
             "sha256": self.sha256,
             "size": self.size,
             "compression": self.compression,
@@ -84,6 +100,11 @@ class PackageManifest:
                 for m in self.members
             ],
         }
+        if self.layout == FOLDER:
+            data["files"] = [
+                {"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files
+            ]
+        return data
 
 
 class _HasEntryPoint(Protocol):
