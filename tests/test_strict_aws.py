@@ -528,6 +528,38 @@ def test_artifact_region(strict_aws: StrictAwsServer, field: str, url: str) -> N
 
 
 @pytest.mark.parametrize(
+    ("uri", "compression", "reason"),
+    [
+        ("s3://{bucket}/model", "None", "must end with '/'"),
+        ("s3://{bucket}/model/", "Gzip", "Gzip goes with S3Object"),
+        ("s3://{bucket}/model/", "None", None),
+    ],
+)
+def test_model_data_source(
+    strict_aws: StrictAwsServer, uri: str, compression: str, reason: str | None
+) -> None:
+    """An S3Prefix model data source must name a prefix ending with '/', uncompressed; moto
+    accepts anything. The accepted one comes back from DescribeModelPackage."""
+    make_group()
+    body = version_request()
+    container = body["InferenceSpecification"]["Containers"][0]
+    del container["ModelDataUrl"]
+    url = uri.format(bucket=BUCKET.format(region=US))
+    source = {"S3Uri": url, "S3DataType": "S3Prefix", "CompressionType": compression}
+    container["ModelDataSource"] = {"S3DataSource": source}
+    if reason is None:
+        arn = sagemaker().create_model_package(**body)["ModelPackageArn"]
+        described = sagemaker().describe_model_package(ModelPackageName=arn)
+        [kept] = described["InferenceSpecification"]["Containers"]
+        assert kept["ModelDataSource"] == {"S3DataSource": source}
+        return
+    status, code, message = refusal(lambda: sagemaker().create_model_package(**body))
+    assert (status, code) == (400, "ValidationException")
+    assert reason in message
+    assert strict_aws.refusal_rules() == ["sm-model-data-source"]
+
+
+@pytest.mark.parametrize(
     ("key", "refused"),
     [
         ("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", True),

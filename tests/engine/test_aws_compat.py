@@ -24,7 +24,10 @@ REMOVED = {
         "DeleteObjectRequest": ("IfMatch",),
         "CompleteMultipartUploadRequest": ("IfNoneMatch", "IfMatch"),
     },
-    ("sagemaker", "2017-07-24"): {"CreateModelPackageInput": ("SecurityConfig",)},
+    ("sagemaker", "2017-07-24"): {
+        "CreateModelPackageInput": ("SecurityConfig",),
+        "ModelPackageContainerDefinition": ("ModelDataSource",),
+    },
 }
 
 
@@ -109,6 +112,33 @@ def test_security_config_goes_into_the_json_body(aws: str, old_models: Path) -> 
     assert body["ModelApprovalStatus"] == "Approved"
     sagemaker.list_model_packages(ModelPackageGroupName="g")  # other operations untouched
     assert "SecurityConfig" not in json.loads(seen[-1].body)
+
+
+def test_model_data_source_goes_into_the_json_body(aws: str, old_models: Path) -> None:
+    """A nested member the old model lacks (``ModelDataSource`` in a container, botocore
+    1.31.57) is sent by writing the whole ``InferenceSpecification`` into the body."""
+    plain = client("sagemaker")
+    source = {
+        "S3DataSource": {
+            "S3Uri": f"s3://{BUCKET}/mimsreg/artifacts/sha256/{'a' * 64}/files/",
+            "S3DataType": "S3Prefix",
+            "CompressionType": "None",
+        }
+    }
+    specification = {
+        "Containers": [
+            {"Image": "1.dkr.ecr.us-east-1.amazonaws.com/x:1", "ModelDataSource": source}
+        ],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+    with pytest.raises(ParamValidationError, match="ModelDataSource"):
+        plain.create_model_package(ModelPackageGroupName="g", InferenceSpecification=specification)
+    sagemaker = adapt_client(client("sagemaker"))
+    seen = sent_requests(sagemaker)
+    sagemaker.create_model_package_group(ModelPackageGroupName="g")
+    sagemaker.create_model_package(ModelPackageGroupName="g", InferenceSpecification=specification)
+    assert json.loads(seen[-1].body)["InferenceSpecification"] == specification
 
 
 def test_a_current_model_is_left_alone(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "coral_message",
     "java_pattern",
     "kms_arn_region",
+    "model_data_source_problems",
     "parse_s3_url",
     "sagemaker_model",
     "validate_request",
@@ -207,6 +208,18 @@ RULES: dict[str, Rule] = {
             "be in an S3 bucket that is in the same region as the model package'",
             "the bucket's region from moto's GetBucketLocation (cached) vs the SigV4 scope region",
             "test_artifact_region",
+        ),
+        Rule(
+            "sm-model-data-source",
+            "sagemaker",
+            "ModelDataSource.S3DataSource with S3DataType S3Prefix and an S3Uri not ending with "
+            "'/', or with CompressionType Gzip (a gzip archive is an S3Object)",
+            f"{_MODEL}: S3ModelDataSource.S3DataType 'A valid key name prefix identified by "
+            "S3Uri always ends with a forward slash (/)'; S3ModelDataSource.CompressionType "
+            "(Gzip only with S3Object; None with S3Prefix: every object under the prefix); "
+            "wording of the refusal unconfirmed",
+            "refused in the proxy before moto sees it (moto accepts any ModelDataSource)",
+            "test_model_data_source",
         ),
         Rule(
             "sm-kms-region",
@@ -497,6 +510,26 @@ def kms_arn_region(key: str) -> str | None:
     """The region named by a KMS key or alias ARN (mrk- included); None for ids and aliases."""
     found = _KMS_ARN.match(key)
     return found.group("region") if found else None
+
+
+def model_data_source_problems(body: Mapping[str, Any]) -> list[str]:
+    """What AWS refuses in the ``ModelDataSource`` of each container (rule sm-model-data-source)."""
+    problems = []
+    containers = (body.get("InferenceSpecification") or {}).get("Containers") or []
+    for index, container in enumerate(containers, 1):
+        source = (container.get("ModelDataSource") or {}).get("S3DataSource")
+        if not isinstance(source, dict) or source.get("S3DataType") != "S3Prefix":
+            continue
+        where = f"InferenceSpecification.Containers.{index}.ModelDataSource.S3DataSource"
+        uri = str(source.get("S3Uri") or "")
+        if not uri.endswith("/"):
+            problems.append(f"{where}.S3Uri {uri!r}: a key name prefix must end with '/'")
+        if source.get("CompressionType") != "None":
+            problems.append(
+                f"{where}.CompressionType {source.get('CompressionType')!r}: an S3Prefix "
+                "is uncompressed (CompressionType None); Gzip goes with S3Object"
+            )
+    return problems
 
 
 def s3_urls(body: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

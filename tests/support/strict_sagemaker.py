@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tests.support.aws_rules import (
     coral_message,
     kms_arn_region,
+    model_data_source_problems,
     parse_s3_url,
     s3_urls,
     validate_request,
@@ -147,6 +148,10 @@ def _service_rules(
     versioned = operation == "CreateModelPackage" and bool(body.get("ModelPackageGroupName"))
     if "sm-version-tags" in enabled and versioned and "Tags" in body:
         return _validation(server, request, "sm-version-tags", VERSION_TAGS_MESSAGE)
+    if operation == "CreateModelPackage" and "sm-model-data-source" in enabled:
+        problems = model_data_source_problems(body)
+        if problems:  # wording ours: the rules are the model's documentation
+            return _validation(server, request, "sm-model-data-source", "; ".join(problems))
     if operation == "CreateModelPackage":
         refused = _artifact_regions(server, request, body) or _kms_region(server, request, body)
         if refused is not None:

@@ -9,7 +9,11 @@ processing job runs on the boto3 its image pins (scikit-learn ``1.2-1``: boto3 1
   ``DeleteObject``, ``IfNoneMatch``/``IfMatch`` on ``CompleteMultipartUpload``): sent as the
   ``If-None-Match`` / ``If-Match`` headers they are on the wire;
 - ``SecurityConfig`` on SageMaker ``CreateModelPackage`` (and any other JSON member the newest
-  model has): put into the serialized JSON body exactly as a newer botocore writes it.
+  model has): put into the serialized JSON body exactly as a newer botocore writes it;
+- nested members, ``ModelDataSource`` in ``CreateModelPackage``'s
+  ``InferenceSpecification.Containers`` (a model folder registered uncompressed; botocore
+  1.31.57's ``ModelPackageContainerDefinition`` lacks it): the whole top-level member that holds
+  it goes into the JSON body the same way (:data:`NESTED_MEMBERS`).
 
 :func:`adapt_client` feature-detects from ``client.meta.service_model`` (never from version
 strings) and, only for members that model lacks, registers two botocore event handlers: one
@@ -31,6 +35,7 @@ from typing import Any
 __all__ = [
     "HEADER_MEMBERS",
     "JSON_MEMBERS",
+    "NESTED_MEMBERS",
     "REQUIRED_MEMBERS",
     "adapt_client",
     "missing_members",
@@ -51,6 +56,15 @@ HEADER_MEMBERS: Mapping[tuple[str, str], str] = {
 # Their values are plain JSON (strings, numbers, objects, lists), serialized as they are.
 JSON_MEMBERS: Mapping[str, tuple[str, ...]] = {
     "CreateModelPackage": ("SecurityConfig",),
+}
+
+# SageMaker (JSON protocol): operation -> (top-level member, shape, nested member). When the
+# client's model lacks the nested member in that shape, the top-level member holding it is sent
+# in the body, whole (its values are plain JSON).
+NESTED_MEMBERS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "CreateModelPackage": (
+        ("InferenceSpecification", "ModelPackageContainerDefinition", "ModelDataSource"),
+    ),
 }
 
 # Members the registration sends that have no other way out (checksums computed by botocore and
@@ -99,6 +113,16 @@ def unsupported_members(session: Any = None) -> list[str]:
         shape = model.operation_model(operation).input_shape
         lacking += [f"{operation}.{name}" for name in members if name not in shape.members]
     return lacking
+
+
+def _nested_missing(client: Any, operation: str) -> tuple[str, ...]:
+    """The top-level members of ``operation`` to send in the body for their nested members."""
+    model = client.meta.service_model
+    tops = []
+    for top, shape, member in NESTED_MEMBERS.get(operation, ()):
+        if operation in model.operation_names and member not in model.shape_for(shape).members:
+            tops.append(top)
+    return tuple(tops)
 
 
 def _header_missing(client: Any) -> dict[str, dict[str, str]]:
@@ -158,8 +182,11 @@ def adapt_client(client: Any) -> Any:
                 unique_id=f"{_HANDLER_PREFIX}-write-{suffix}",
             )
     elif service.protocol == "json":
-        for operation, wanted in JSON_MEMBERS.items():
-            members = missing_members(client, operation, wanted)
+        for operation in dict.fromkeys([*JSON_MEMBERS, *NESTED_MEMBERS]):
+            wanted = JSON_MEMBERS.get(operation, ())
+            members = missing_members(client, operation, wanted) + _nested_missing(
+                client, operation
+            )
             if not members:
                 continue
             suffix = f"{service_id}.{operation}"

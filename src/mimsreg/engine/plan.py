@@ -26,6 +26,7 @@ __all__ = [
     "artifact_key",
     "build_plan",
     "client_token",
+    "folder_prefix",
     "registration_identity",
 ]
 
@@ -146,6 +147,13 @@ def client_token(identity: str) -> str:
 def artifact_key(sha256: str, file_name: str = ARTIFACT_FILE_NAME) -> str:
     """Content-addressed key of an artifact, relative to a store or bucket root."""
     return f"artifacts/sha256/{sha256}/{file_name}"
+
+
+def folder_prefix(sha256: str) -> str:
+    """Where a model folder's files sit in S3 (relative to the bucket's ``mimsreg/``), each under
+    its path: ``ModelDataSource``'s ``S3Prefix``, ending with '/' as SageMaker requires. Beside
+    it, ``artifacts/sha256/<digest>/manifest.json`` (:func:`artifact_key`) names them."""
+    return f"artifacts/sha256/{sha256}/files/"
 
 
 def serving_environment(spec: RegistrationSpec, region: str) -> dict[str, str]:

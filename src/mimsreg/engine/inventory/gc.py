@@ -23,7 +23,8 @@ from typing import Any
 
 from mimsreg.engine.errors import BadInputError
 from mimsreg.engine.inventory.create_lock import LEASE_SECONDS
-from mimsreg.engine.plan import artifact_key
+from mimsreg.engine.package import MANIFEST_NAME
+from mimsreg.engine.plan import artifact_key, folder_prefix
 
 __all__ = [
     "DEFAULT_OLDER_THAN",
@@ -139,10 +140,22 @@ def _kind(
     if entry.key.startswith(LOCKS):
         return STALE_LOCK
     if entry.key.startswith(ARTIFACTS):
-        return None if entry.key in artifacts else UNREFERENCED_ARTIFACT
+        return None if _artifact_in_use(entry.key, artifacts) else UNREFERENCED_ARTIFACT
     if entry.key.startswith(DOCUMENTS) and name.endswith(".json"):
         return None if name[: -len(".json")] in identities else UNREFERENCED_DOCUMENT
     return None
+
+
+def _artifact_in_use(key: str, artifacts: Collection[str]) -> bool:
+    """``key`` is referenced, or belongs to a model folder whose prefix (S3: what a version's
+    ``ModelDataSource`` names) or manifest is: its files and its manifest document."""
+    if key in artifacts:
+        return True
+    parts = key.split("/", 4)  # artifacts, sha256, <digest>, files | manifest.json, <path>
+    if len(parts) < 4 or parts[3] not in ("files", MANIFEST_NAME):
+        return False
+    digest = parts[2]
+    return folder_prefix(digest) in artifacts or artifact_key(digest, MANIFEST_NAME) in artifacts
 
 
 def _age(then: datetime, now: datetime) -> float:
@@ -202,7 +215,13 @@ def in_flight_keys(record: Any) -> set[str]:
     keys = set()
     artifact = record.get("artifact")
     if isinstance(artifact, dict) and isinstance(artifact.get("sha256"), str):
-        keys.add(artifact_key(artifact["sha256"]))
+        if artifact.get("layout") == "folder":
+            keys |= {
+                folder_prefix(artifact["sha256"]),
+                artifact_key(artifact["sha256"], MANIFEST_NAME),
+            }
+        else:
+            keys.add(artifact_key(artifact["sha256"]))
     if isinstance(record.get("payload_sha256"), str):
         keys.add(artifact_key(record["payload_sha256"], "payload.tar.gz"))
     return keys

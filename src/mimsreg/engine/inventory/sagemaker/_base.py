@@ -163,7 +163,9 @@ class SageMakerBase(Inventory):
         self._max_concurrency = max_concurrency
         self._lock = threading.Lock()
         self._staged = threading.Condition()
-        self._sources: dict[str, tuple[str, str]] = {}  # sha256 → (region, bucket) verified
+        self._sources: dict[
+            str, tuple[str, str]
+        ] = {}  # sha256 (a folder's file: sha256:key) → (region, bucket) verified
         self._uploading: set[str] = set()
         # (region, group) → (monotonic time, exists) as the last find_version saw it
         self._group_hints: dict[tuple[str, str], tuple[float, bool]] = {}

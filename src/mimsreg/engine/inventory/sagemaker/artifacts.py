@@ -1,13 +1,20 @@
 """Artifacts in S3: staged once per content (uploaded with per-part SHA-256 checksums that S3
 verifies, then copied server side to the other regions), verified at every destination.
 
+A model folder is staged as a prefix (``plan.folder_prefix``): each file the same way as an
+archive (uploaded by the first region, multipart when large, copied server side by the others,
+verified everywhere), ``FOLDER_TRANSFERS`` files at once, then its manifest document beside it.
+
 A region that waits for another region's upload runs ``while_waiting`` meanwhile (the caller
 writes its documents); copies under the multipart threshold are one CopyObject.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +28,13 @@ from mimsreg.engine.inventory.sagemaker._base import (
     _error_code,
     s3_uri,
 )
-from mimsreg.engine.plan import RegionPlan
+from mimsreg.engine.package import ARCHIVE, manifest_document
+from mimsreg.engine.plan import RegionPlan, folder_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+FOLDER_TRANSFERS = 8  # files of a model folder uploaded or copied at once, per region
 
 
 class Artifacts(SageMakerBase):
@@ -98,17 +108,20 @@ class Artifacts(SageMakerBase):
         ``while_waiting`` runs (once) if this region must wait for another region's upload.
         """
         region, bucket, key = plan.region, self._bucket(plan), KEY_PREFIX + plan.artifact_key
+        # Regions share an upload by content and key: two files of a folder may hold the same
+        # bytes under two keys, and a copy reads the key it writes.
+        token = plan.sha256 if plan.artifact_key.endswith(".tar.gz") else f"{plan.sha256}:{key}"
         where = s3_uri(bucket, key)
         s3 = self._s3(region)
         head = self._head(s3, bucket, key)
         if head is not None and self._matches(head, plan, where):
             with self._staged:
-                self._sources.setdefault(plan.sha256, (region, bucket))
+                self._sources.setdefault(token, (region, bucket))
                 self._staged.notify_all()
             if progress is not None:
                 progress(plan.size)
             return where
-        source = self._claim_source(plan.sha256, while_waiting)
+        source = self._claim_source(token, while_waiting)
         extra = self._extra_args(plan, kms_key_id)
         if source is None:  # this thread uploads; the others will copy from here
             try:
@@ -123,12 +136,12 @@ class Artifacts(SageMakerBase):
                 self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
             except BaseException:
                 with self._staged:
-                    self._uploading.discard(plan.sha256)
+                    self._uploading.discard(token)
                     self._staged.notify_all()
                 raise
             with self._staged:
-                self._sources[plan.sha256] = (region, bucket)
-                self._uploading.discard(plan.sha256)
+                self._sources[token] = (region, bucket)
+                self._uploading.discard(token)
                 self._staged.notify_all()
             return where
         source_region, source_bucket = source
@@ -153,6 +166,56 @@ class Artifacts(SageMakerBase):
             )
         self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
         return where
+
+    def _stage_folder(
+        self, plan: RegionPlan, folder: Path, kms_key_id: str | None, progress: Progress | None
+    ) -> str:
+        """Stage a model folder as a prefix: every file (in parallel) then the manifest document;
+        each object verified. Returns the prefix's URI (ending with '/')."""
+        prefix = folder_prefix(plan.sha256)
+
+        def stage(index: int) -> str:
+            entry = plan.files[index]
+            each = replace(
+                plan,
+                sha256=entry.sha256,
+                size=entry.size,
+                artifact_key=prefix + entry.path,
+                layout=ARCHIVE,
+                files=(),
+            )
+            return self._stage_artifact(each, folder / entry.path, kms_key_id, progress)
+
+        workers = max(1, min(FOLDER_TRANSFERS, len(plan.files)))
+        with concurrent.futures.ThreadPoolExecutor(workers, "mimsreg-stage") as pool:
+            list(pool.map(stage, range(len(plan.files))))
+        self._put_manifest(plan, kms_key_id)
+        return s3_uri(self._bucket(plan), KEY_PREFIX + prefix)
+
+    def _put_manifest(self, plan: RegionPlan, kms_key_id: str | None) -> None:
+        """The manifest document beside the prefix (what the files are, by digest; gc and a
+        pipeline's prefix read it), written whole with its SHA-256 checksum, then verified."""
+        document = manifest_document(plan.files)
+        if hashlib.sha256(document).hexdigest() != plan.sha256:
+            raise InventoryError(f"{plan.group}: the planned file list is not its manifest")
+        bucket, key = self._bucket(plan), KEY_PREFIX + plan.artifact_key
+        s3 = self._s3(plan.region)
+        where = s3_uri(bucket, key)
+        head = self._head(s3, bucket, key)
+        sized = replace(plan, size=len(document))
+        if head is not None and self._matches(head, sized, where):
+            return
+        extra = self._extra_args(plan, kms_key_id)
+        extra.pop("ChecksumAlgorithm")
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=document,
+            ChecksumSHA256=_b64_sha256(plan.sha256),
+            ContentType="application/json",
+            **extra,
+        )
+        self._verify(self._head(s3, bucket, key), plan.sha256, len(document), where)
 
     def _claim_source(
         self, sha256: str, while_waiting: Callable[[], object] | None = None

@@ -51,7 +51,10 @@ class Create(Request, Versions, Artifacts, Documents):
             )
 
         # A region that must wait for another region's upload writes its documents meanwhile.
-        model_data_url = self._stage_artifact(plan, artifact, kms, progress, write_documents)
+        if plan.is_folder:  # a prefix: ModelDataSource, S3Prefix, uncompressed
+            model_data_url = self._stage_folder(plan, artifact, kms, progress)
+        else:
+            model_data_url = self._stage_artifact(plan, artifact, kms, progress, write_documents)
         payload_url = None
         if payload is not None and plan.payload_key is not None:
             payload_plan = replace(

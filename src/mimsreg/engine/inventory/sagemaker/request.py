@@ -58,6 +58,8 @@ class Request(SageMakerBase):
     ) -> dict[str, Any]:
         """The CreateModelPackage request for a region plan (pure; pinned by Stubber tests).
 
+        ``model_data_url``: the archive's URI, or a model folder's prefix (ending with '/'),
+        sent as ``ModelDataSource`` (``S3Prefix``, ``CompressionType: None``).
         ``transform_types``/``realtime_types``: the client's ``TransformInstanceType`` and
         ``ProductionVariantInstanceType`` enums; instance types outside them are left out, as
         SageMaker refuses them (see ``mimsreg.engine.aws_rules``).
@@ -90,16 +92,26 @@ class Request(SageMakerBase):
             f"{record['model_registration_objective']} model of {record['model_owner']} "
             f"({record['model_registration_domain']}), registered by mimsreg"
         )
-        specification: dict[str, Any] = {
-            "Containers": [
-                {
-                    "Image": plan.image_uri,
-                    "Environment": dict(plan.environment),
-                    "ModelDataUrl": model_data_url,
-                    "Framework": str(record["framework"]).upper(),
-                    "FrameworkVersion": str(record["framework_version"]),
+        container: dict[str, Any] = {
+            "Image": plan.image_uri,
+            "Environment": dict(plan.environment),
+            "ModelDataUrl": model_data_url,
+            "Framework": str(record["framework"]).upper(),
+            "FrameworkVersion": str(record["framework_version"]),
+        }
+        if plan.is_folder:
+            # A model folder, uncompressed: SageMaker copies every object under the prefix into
+            # /opt/ml/model (aws_compat sends it where the job's botocore lacks the member).
+            del container["ModelDataUrl"]
+            container["ModelDataSource"] = {
+                "S3DataSource": {
+                    "S3Uri": model_data_url,
+                    "S3DataType": "S3Prefix",
+                    "CompressionType": "None",
                 }
-            ],
+            }
+        specification: dict[str, Any] = {
+            "Containers": [container],
             "SupportedContentTypes": list(record["content_types"]),
             "SupportedResponseMIMETypes": list(record["response_types"]),
         }

@@ -152,9 +152,15 @@ class Versions(Groups):
             identity=str(metadata.get(META + "identity", "")),
             approval_status=str(package.get("ModelApprovalStatus") or "PendingManualApproval"),
             created_at=created_at,
-            artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
+            artifact_uri=_model_data(containers[0]),
             payload_uri=package.get("SamplePayloadUrl"),
             record={"record_uri": metadata.get(META + "record")},
             owner=str(metadata.get(META + "owner", "")),
             domain=str(metadata.get(META + "domain", "")),
         )
+
+
+def _model_data(container: Mapping[str, Any]) -> str:
+    """The archive's URI, or a model folder's prefix (``ModelDataSource``)."""
+    source = (container.get("ModelDataSource") or {}).get("S3DataSource") or {}
+    return str(container.get("ModelDataUrl") or source.get("S3Uri") or "")
