@@ -232,3 +232,52 @@ def test_a_multipart_archive_with_a_kms_key_on_the_jobs_boto3(
         head = boto3.client("s3", region_name=region).head_object(Bucket=bucket, Key=object_key)
         assert head["ContentLength"] > 16 * 1024 * 1024
         assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", keys[region])
+
+
+@pytest.mark.slow
+def test_a_model_folder_prefix_registers_uncompressed_on_python_39(
+    moto: str, python39_boto3: str, tmp_path: Path
+) -> None:
+    """The step's packaged model is an ``s3://`` prefix holding a model folder: the job gets its
+    objects, computes the manifest digest ``mimsreg inspect`` gives for the same files, and
+    registers the folder in each region with ``ModelDataSource`` (S3Prefix, uncompressed), on
+    the image's botocore 1.31.57 (which lacks the member) as on the newest; a rerun is
+    unchanged."""
+    import boto3
+
+    from mimsreg.engine.package import inspect_package
+    from mimsreg.pipeline import ModelRegistrationStepBuilder
+    from tests.support.folders import write_model_folder
+
+    folder = write_model_folder(tmp_path / "build" / "model", shards=3)
+    prefix = "packaging/execution-1/model_folder/"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        key = prefix + path.relative_to(folder).as_posix()
+        s3.upload_file(str(path), "mimsreg-test-us-east-1", key)
+    builder = ModelRegistrationStepBuilder(seed_config(), role=ROLE)
+    steps = builder.create_step(f"s3://mimsreg-test-us-east-1/{prefix}", regions=list(REGIONS))
+    definition = json.loads(builder.pipeline("mimsreg-e2e", steps).definition())
+    builder.upload_runtime()
+    digest = inspect_package(folder).sha256
+    for expected in ("created", "unchanged"):
+        for region in REGIONS:
+            job = run_job(
+                definition, region, tmp_path / f"{expected}-{region}", python39_boto3, moto
+            )
+            assert job.process.returncode == 0, job.process.stderr
+            result = json.loads(job.process.stdout.strip().splitlines()[-1])
+            assert (result["region"], result["status"], result["sha256"]) == (
+                region,
+                expected,
+                digest,
+            )
+    for region in REGIONS:
+        (package,) = packages(region, builder.spec.model_package_group_name)
+        (container,) = package["InferenceSpecification"]["Containers"]
+        assert "ModelDataUrl" not in container
+        assert container["ModelDataSource"]["S3DataSource"] == {
+            "S3Uri": f"s3://mimsreg-test-{region}/mimsreg/artifacts/sha256/{digest}/files/",
+            "S3DataType": "S3Prefix",
+            "CompressionType": "None",
+        }

@@ -6,7 +6,9 @@ so it never imports pydantic, click, yaml or ``mimsreg.config``: the validated c
 arrives as a :class:`~.spec.RegistrationSpec` JSON document, checked against the digest the
 pipeline definition holds.
 
-It finds the single model archive under ``--model-dir`` and the optional payload under
+It finds the single model archive under ``--model-dir`` (or, when the step's input was an
+``s3://`` prefix holding a model folder, that folder: hashed here with every core into the same
+manifest digest as ``mimsreg register``, then staged as a prefix) and the optional payload under
 ``--payload-dir`` (checked against the input variables; generated when there is none, as
 ``mimsreg register`` does), inspects the archive, plans the registration for each ``--region``
 and runs the plan against SageMaker Model Registry (boto3 clients per region;
@@ -219,9 +221,15 @@ def _archives(folder: Path) -> list[Path]:
 
 
 def find_model(folder: Path) -> Path:
-    """The one model archive (``.tar.gz``, ``.tgz``, ``.tar``) under ``folder``, recursively."""
+    """The one model archive (``.tar.gz``, ``.tgz``, ``.tar``) under ``folder``, recursively; or
+    ``folder`` itself when it is a model folder (``code/`` and no ``model.tar.gz``: the step's
+    input was an ``s3://`` prefix holding an uncompressed model, downloaded here file by file)."""
+    from mimsreg.engine.package import is_model_folder
+
     if not folder.is_dir():
         raise InvalidPackageError(f"model: folder {str(folder)!r} does not exist")
+    if is_model_folder(folder):
+        return folder
     archives = _archives(folder)
     if len(archives) != 1:
         names = [str(path.relative_to(folder)) for path in archives]

@@ -488,7 +488,9 @@ class ModelRegistrationStepBuilder:
 
         ``packaging_step_output``: where the packaged model is — a step property such as
         ``packaging_step.properties.ProcessingOutputConfig.Outputs["packaged_model"].S3Output.S3Uri``,
-        a pipeline parameter, or an ``s3://`` URI; the folder must hold exactly one archive.
+        a pipeline parameter, or an ``s3://`` URI; the prefix must hold exactly one archive, or
+        a model folder (``code/`` and no ``model.tar.gz``; end the URI with '/'), registered
+        uncompressed with the same manifest digest as ``mimsreg register`` gives the folder.
         ``dependencies``: steps (or step names) that must finish first. ``regions``: AWS region
         names or ``NA``/``EU``/``FE``; default the config's region. ``payload``: the sample
         payload archive's location, in the same forms (optional); or, as the original took it,
