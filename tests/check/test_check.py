@@ -442,6 +442,18 @@ def test_a_folder_holding_one_archive(tmp_path: Path, spec: RegistrationSpec) ->
     assert check_model(folder, spec).passed
 
 
+def test_a_model_folder_passes_and_a_hostile_one_is_refused(
+    tmp_path: Path, spec: RegistrationSpec
+) -> None:
+    """A model folder (registered uncompressed) runs where it is; one with a link leaving it is
+    refused, by the archive's rules, before anything runs."""
+    folder = write_model(tmp_path / "model")
+    assert check_model(folder, spec).passed
+    (folder / "secrets").symlink_to("/etc/passwd")
+    with pytest.raises(InvalidPackageError, match="symlink to the absolute path"):
+        check_model(folder, spec)
+
+
 def test_a_hostile_archive_is_refused(tmp_path: Path, spec: RegistrationSpec) -> None:
     """A member escaping the folder stops the check before anything runs."""
     with pytest.raises(InvalidPackageError):

@@ -172,7 +172,12 @@ def _code_dir(model: str | os.PathLike[str], model_dir: Path, spec: Registration
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
+    from mimsreg.engine.package import check_folder, is_model_folder
+
     refuse_special_file(model, "model", InvalidPackageError)
+    if is_model_folder(model):  # run where it is, under the archive's rules (links, devices)
+        check_folder(model)
+        return model
     if model.is_dir():
         if (model / "code").is_dir():
             return model

@@ -15,6 +15,7 @@ from __future__ import annotations
 from mimsreg.engine.package.extract import extract_package
 from mimsreg.engine.package.folder import (
     MANIFEST_NAME,
+    check_folder,
     is_model_folder,
     manifest_digest,
     manifest_document,
@@ -43,6 +44,7 @@ __all__ = [
     "PackageLimits",
     "PackageManifest",
     "PackageMember",
+    "check_folder",
     "extract_package",
     "inspect_package",
     "is_model_folder",

@@ -36,6 +36,7 @@ __all__ = [
     "ARCHIVE_NAME",
     "MANIFEST_NAME",
     "FolderScan",
+    "check_folder",
     "is_model_folder",
     "manifest_digest",
     "manifest_document",
@@ -214,6 +215,16 @@ class _Hasher:
         with self.lock:
             self.done += length
             self.progress(self.done)
+
+
+def check_folder(path: PathLike, limits: PackageLimits | None = None) -> int:
+    """The rules of :func:`scan_folder` without reading a byte (``mimsreg check`` runs a model
+    folder where it is): refused as there; returns the number of files."""
+    walk = _Walk(Path(path), limits or PackageLimits())
+    walk.run()
+    if not walk.files:
+        raise InvalidPackageError(f"{path}: the model folder holds no file")
+    return len(walk.files)
 
 
 def scan_folder(
