@@ -137,3 +137,42 @@ def test_bad_input_exits_2_and_writes_nothing(approved_locally: Path, tmp_path: 
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr
     assert not target.exists()
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_folder_version_promoted_to_sagemaker_and_back(tmp_path: Path) -> None:
+    """A model folder registered locally goes to SageMaker (files fetched by the manifest,
+    staged as a prefix, ModelDataSource) and from there to another local inventory, keeping its
+    manifest digest; a re-run is unchanged."""
+    from tests.support.folders import expected_digest, write_model_folder
+
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(SEED_EXAMPLE))
+    folder = write_model_folder(tmp_path / "model", shards=2)
+    digest = expected_digest(folder)
+    [registered] = ok("register", folder, "--config", config)
+    assert registered["sha256"] == digest
+    args = ("promote", f"{GROUP}/1", "--from", "local", "--to", "sagemaker")
+    args += ("--region", "eu-west-1", "--bucket", TEST_BUCKET)
+    [promoted] = ok(*args)
+    assert (promoted["status"], promoted["sha256"]) == ("created", digest)
+    assert [r["status"] for r in ok(*args)] == ["unchanged"]
+    shown = ok("show", f"{GROUP}/1", "--inventory", "sagemaker", "--region", "eu-west-1")
+    prefix = f"s3://mimsreg-test-eu-west-1/mimsreg/artifacts/sha256/{digest}/files/"
+    assert shown["artifact_uri"] == prefix
+    assert shown["artifact"]["layout"] == "folder"
+
+    back = f"sqlite:///{tmp_path / 'other' / 'inventory.db'}"
+    [returned] = ok(
+        "promote",
+        f"{GROUP}/1",
+        "--from",
+        "sagemaker",
+        "--from-region",
+        "eu-west-1",
+        "--to",
+        back,
+        "--region",
+        "eu-west-1",
+    )
+    assert (returned["status"], returned["sha256"]) == ("created", digest)

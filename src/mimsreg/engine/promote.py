@@ -17,6 +17,8 @@ history with the version: :func:`mimsreg.engine.inventory.base.initial_history`)
 from __future__ import annotations
 
 import hashlib
+import json
+import posixpath
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from mimsreg.engine.errors import BadInputError, InventoryError
 from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_results
 from mimsreg.engine.inventory.base import PROMOTED_FROM, Inventory, VersionRecord
-from mimsreg.engine.package import inspect_package
+from mimsreg.engine.package import MANIFEST_NAME, inspect_package
 from mimsreg.engine.plan import (
     ImageResolver,
     RegionPlan,
@@ -142,18 +144,58 @@ def _pairs(schema: Mapping[str, Any], side: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(v["name"]), str(v["type"])) for v in schema[side]["variables"])
 
 
+def _folder_uris(record: VersionRecord) -> tuple[str, Callable[[str, str], str]]:
+    """A model folder version's manifest URI, and each file's URI by (path, sha256): the local
+    store keeps files by digest beside the manifest's folder, S3 under the prefix by path."""
+    uri = record.artifact_uri
+    if uri.endswith(f"/{record.sha256}/{MANIFEST_NAME}"):
+        root = uri[: -len(f"{record.sha256}/{MANIFEST_NAME}")]
+        return uri, lambda path, sha256: f"{root}{sha256}/file"
+    if uri.endswith(f"/{record.sha256}/files/"):
+        return uri[: -len("files/")] + MANIFEST_NAME, lambda path, sha256: uri + path
+    raise InventoryError(f"{uri!r}: not where a model folder is stored; nothing was promoted")
+
+
+def _fetch_folder(
+    source: Source, record: VersionRecord, folder: Path, counted: Progress | None
+) -> Path:
+    """Every file of a model folder version under ``folder``/model, by its manifest, which is
+    checked against the recorded digest first (each file is then checked by inspection)."""
+    manifest_uri, file_uri = _folder_uris(record)
+    document = folder / MANIFEST_NAME
+    source.inventory.download(record.region, manifest_uri, document)
+    data = document.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise InventoryError(
+            f"{manifest_uri}: the manifest's sha256 is not the recorded {record.sha256}: "
+            "nothing was promoted"
+        )
+    model = folder / "model"
+    for path, _size, sha256 in json.loads(data):
+        normal = posixpath.normpath(str(path))
+        if normal != path or normal.startswith(("/", "../")) or normal == "..":
+            raise InventoryError(f"{manifest_uri}: {path!r} is not a path inside the folder")
+        target = model / normal
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.inventory.download(record.region, file_uri(path, str(sha256)), target, counted)
+    return model
+
+
 def _fetch(
     source: Source,
     record: VersionRecord,
     folder: Path,
     progress: DownloadProgress | None,
 ) -> tuple[Path, Path | None, str | None]:
-    """The source's artifact and payload in ``folder``, their digests checked against the
-    record: (artifact, payload or None, payload sha256 or None)."""
+    """The source's artifact (a model folder: its files) and payload in ``folder``, their
+    digests checked against the record: (artifact, payload or None, payload sha256 or None)."""
     artifact = folder / "model.tar.gz"
     size = int((record.record.get("artifact") or {}).get("size") or 0)
     with _phase(progress, "downloading", size) as counted:
-        source.inventory.download(record.region, record.artifact_uri, artifact, counted)
+        if (record.record.get("artifact") or {}).get("layout") == "folder":
+            artifact = _fetch_folder(source, record, folder, counted)
+        else:
+            source.inventory.download(record.region, record.artifact_uri, artifact, counted)
     payload_sha256 = record.record.get("payload_sha256")
     if record.payload_uri is None:
         return artifact, None, None
