@@ -27,10 +27,15 @@ from mimsreg.errors import (
     RegistryWarning,
     exit_code,
 )
+from mimsreg.output import OUTPUT_FORMATS, echo_rows, emit, human_time, table_lines
+from mimsreg.regions import default_regions, parse_regions, region_choices
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from click.shell_completion import CompletionItem
+
+    from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.inventory import Inventory
     from mimsreg.engine.inventory.base import Progress, VersionRecord
 
@@ -90,6 +95,8 @@ def config_and_warnings(
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
 PROGRESS_MIN_BYTES = 64 * 1024**2
+# The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def _stderr_is_terminal() -> bool:
@@ -98,7 +105,8 @@ def _stderr_is_terminal() -> bool:
 
 @contextlib.contextmanager
 def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterator[Progress | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is no terminal.
+    """A progress callback drawing a bar on stderr (mimsreg.progress), or None when stderr is
+    no terminal.
 
     The callback takes byte counts: increments, or (``cumulative``) the running total, as
     ``inspect_package`` reports it.
@@ -106,30 +114,101 @@ def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterat
     if total <= PROGRESS_MIN_BYTES or not _stderr_is_terminal():
         yield None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False) as bar:
-        if not cumulative:
-            yield bar.update
-            return
-        done = [0]
+    from rich.console import Console
 
-        def advance(consumed: int) -> None:
-            bar.update(consumed - done[0])
-            done[0] = consumed
+    from mimsreg.progress import byte_progress as rich_progress
 
-        yield advance
+    console = Console(stderr=True)
+    with rich_progress(label, total, cumulative=cumulative, console=console, min_bytes=-1) as bar:
+        yield bar
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    """Rows as aligned columns with a header line, for people."""
-    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    """Rows as aligned columns with a header line, for people (timestamps in local time)."""
+    for line in table_lines(rows, columns):
+        click.echo(line)
 
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def _usage_hint(error: click.ClickException) -> str | None:
+    context = getattr(error, "ctx", None)
+    if context is None:
+        return None
+    usage = context.get_usage().removeprefix("Usage: ")
+    return f"usage: {usage}  ({context.command_path} --help for more)"
+
+
+class MimsregGroup(click.Group):
+    """The command group: click's own errors (a bad option, a missing argument) in mimsreg's
+    one style, ``error: ...`` on stderr with exit 2; Ctrl-C outside a command's own handling
+    exits 130 with one line instead of click's ``Aborted!``."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            hint = _usage_hint(exc) if isinstance(exc, click.UsageError) else None
+            if hint:
+                click.echo(hint, err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _output_format(output_format: str | None, as_json: bool) -> str:
+    """The format asked for: --json is a shorthand for --output json."""
+    if as_json and output_format not in (None, "json"):
+        raise BadInputError(f"--json and --output {output_format}: give one of them")
+    return "json" if as_json else (output_format or "table").lower()
+
+
+def output_options(command: F) -> F:
+    """``--output table|json|yaml`` and ``--json``, its shorthand, on a command printing records."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON (the same as --output json)."
+    )(command)
+    return click.option(
+        "--output",
+        "output_format",
+        type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+        default=None,
+        help="table (default; local times), json or yaml (ISO-8601 UTC times).",
+    )(command)
+
+
+def _complete_regions(
+    context: click.Context, parameter: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(choice) for choice in region_choices(incomplete)]
+
+
+def region_option(help_text: str) -> Callable[[F], F]:
+    """``--region``, the same on every command: repeatable, comma-separated, names or codes."""
+    return click.option(
+        "--region",
+        "region_values",
+        multiple=True,
+        metavar="REGION",
+        shell_complete=_complete_regions,
+        help=f"{help_text} Repeatable or comma-separated; AWS names or NA/EU/FE.",
+    )
 
 
 config_argument = click.argument(
@@ -139,7 +218,10 @@ config_argument = click.argument(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=MimsregGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", "-V", prog_name="mimsreg")
 def cli() -> None:
     """Register packaged ML models with a model inventory (MIMS).
@@ -217,13 +299,7 @@ def config_schema() -> None:
     help="Where the packaged model is (an s3:// folder holding one model.tar.gz): the default "
     "of the pipeline's PackagedModelUri parameter.",
 )
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable, or comma-separated); one step each. Default: the config's.",
-)
+@region_option("Target region, one step each; default: the config's.")
 @click.option("--role", default=None, metavar="ARN", help="IAM role ARN of the registration job.")
 @click.option(
     "--bucket",
@@ -296,8 +372,9 @@ inventory_option = click.option(
     "inventory_uri",
     default="local",
     show_default=True,
+    envvar="MIMSREG_INVENTORY",
     metavar="URI",
-    help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+    help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'; env MIMSREG_INVENTORY.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 isolation_option = click.option(
@@ -312,8 +389,20 @@ isolation_option = click.option(
 
 
 def _regions(values: Sequence[str]) -> list[str]:
-    """--region may repeat and may hold comma-separated names."""
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+    """--region may repeat and may hold comma-separated names or codes (mimsreg.regions)."""
+    return parse_regions(values)
+
+
+def _inventory_regions(inventory_uri: str, values: Sequence[str]) -> list[str] | None:
+    """The regions a command reading an inventory looks in: --region, else for SageMaker the
+    environment's default (MIMSREG_REGION, AWS_REGION, AWS_DEFAULT_REGION, the profile's);
+    None: every region of a local inventory, or no region named anywhere."""
+    named = parse_regions(values)
+    if named:
+        return named
+    if inventory_uri == "sagemaker":
+        return default_regions() or None
+    return None
 
 
 @cli.command()
@@ -357,8 +446,13 @@ def _regions(values: Sequence[str]) -> list[str]:
     help="Time limit of --check.",
 )
 @isolation_option
-@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
-@json_option
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan and ask the inventory (read only) whether each region would be "
+    "created or is unchanged; write nothing.",
+)
+@output_options
 @handles_errors
 def register(
     model: Path,
@@ -370,6 +464,7 @@ def register(
     check_timeout: float,
     isolation: str,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
@@ -381,7 +476,12 @@ def register(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.register import INSPECTING, register
 
+    output = _output_format(output_format, as_json)
     spec = load_config(config_path).to_spec()
+    regions = _regions(region_values)
+    # A dry run asks the inventory, but never creates a local database to do it.
+    ask = dry_run and not _nothing_registered(inventory_uri)
+    finished: list[RegistrationResult] = []
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
         run_check(model_path, spec, payload_archive, check_timeout, isolation=isolation)
@@ -389,37 +489,81 @@ def register(
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RegistryWarning)
-        warnings.simplefilter("always", IsolationWarning)
-        registration = register(
-            spec,
-            model,
-            _regions(region_values),
-            lambda regions: open_inventory(inventory_uri),
-            payload=payload_path,
-            dry_run=dry_run,
-            check=run_model_check if run_model_check_flag else None,
-            progress=progress,
-        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            warnings.simplefilter("always", IsolationWarning)
+            registration = register(
+                spec,
+                model,
+                regions,
+                lambda targets: open_inventory(inventory_uri, regions=targets),
+                payload=payload_path,
+                dry_run=dry_run,
+                check=run_model_check if run_model_check_flag else None,
+                progress=progress,
+                ask_inventory=ask,
+                on_result=finished.append,
+            )
+    except KeyboardInterrupt:
+        _echo_interrupted(finished, regions or [spec.region])
+        sys.exit(EXIT_INTERRUPTED)
     _echo_warnings(caught)
-    if dry_run:
-        if as_json:
-            echo_json(registration.plan.to_dict())
-        else:
-            _echo_plan(registration.plan.to_dict())
-        return
     results = registration.results
-    if as_json:
-        echo_json([result.to_dict() for result in results])
-    else:
-        rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
-        echo_table(rows, ["region", "group", "version", "status", "sha256", "id"])
-        for result in results:
-            if result.error:
-                click.echo(f"error: {result.region}: {result.error}", err=True)
+    if dry_run:
+        _echo_dry_run(registration.plan.to_dict(), results, output, asked=ask)
+        return
+    rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
+    emit(
+        [result.to_dict() for result in results],
+        output,
+        lambda: echo_table(rows, ["region", "group", "version", "status", "sha256", "id"]),
+    )
+    for result in results:
+        if result.error and output == "table":
+            click.echo(f"error: {result.region}: {result.error}", err=True)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
+
+
+def _nothing_registered(inventory_uri: str) -> bool:
+    """A local inventory whose database does not exist: nothing is registered there."""
+    from mimsreg.engine.inventory.local import default_home
+
+    if inventory_uri == "local":
+        return not (default_home() / "inventory.db").exists()
+    if inventory_uri.startswith("sqlite:///"):
+        return not Path(inventory_uri[len("sqlite://") :]).exists()
+    return False
+
+
+def _echo_interrupted(finished: Sequence[RegistrationResult], regions: Sequence[str]) -> None:
+    """After Ctrl-C: what each region had completed, so nobody re-checks by hand."""
+    click.echo("error: interrupted; what completed:", err=True)
+    done = {result.region: result for result in finished}
+    for region in regions:
+        result = done.get(region)
+        if result is None:
+            click.echo(f"  {region}: not finished (a re-run completes it)", err=True)
+        elif result.version is not None:
+            click.echo(f"  {region}: {result.status} {result.group}/{result.version}", err=True)
+        else:
+            click.echo(f"  {region}: {result.status}: {result.error}", err=True)
+
+
+def _echo_dry_run(
+    plan: dict[str, Any], results: Sequence[RegistrationResult], output: str, *, asked: bool
+) -> None:
+    """The plan, each region with what a run would do (``would-create`` or ``unchanged``)."""
+    from mimsreg.engine.execute import PLANNED, WOULD_CREATE
+
+    by_region = {result.region: result for result in results}
+    for region in plan["regions"]:
+        result = by_region[region["region"]]
+        # Not asked: the local inventory does not exist, so every version would be created.
+        region["status"] = WOULD_CREATE if result.status == PLANNED and not asked else result.status
+        region["version"] = result.version
+    emit(plan, output, lambda: _echo_plan(plan))
 
 
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -446,28 +590,48 @@ def _echo_plan(plan: dict[str, Any]) -> None:
         click.echo(f"    identity   {region['identity']}")
         click.echo(f"    image      {region['image_uri']}")
         click.echo(f"    artifact   {region['artifact_key']}")
+        if "status" in region:
+            found = f" (version {region['version']})" if region.get("version") else ""
+            click.echo(f"    status     {region['status']}{found}")
     click.echo("dry run: nothing was written")
 
 
 @cli.command("list")
 @inventory_option
-@click.option("--region", default=None, metavar="REGION", help="Only this region.")
+@region_option("Only these regions (SageMaker default: MIMSREG_REGION, AWS_REGION, ...).")
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
-@json_option
+@output_options
 @handles_errors
-def list_command(inventory_uri: str, region: str | None, group: str | None, as_json: bool) -> None:
+def list_command(
+    inventory_uri: str,
+    region_values: tuple[str, ...],
+    group: str | None,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
     """List registered versions: group, version, region, approval status, sha256, created_at."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        records = inventory.list_versions(region=_region_or_none(region), group=group)
+    output = _output_format(output_format, as_json)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        scopes: list[str | None] = list(regions) if regions else [None]
+        records = [
+            record
+            for region in scopes
+            for record in inventory.list_versions(region=region, group=group)
+        ]
+        where = f"the {inventory.name} inventory"
     rows = [record.summary() for record in records]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        row["sha256"] = row["sha256"][:12]
-    echo_table(rows, ["group", "version", "region", "approval_status", "sha256", "created_at"])
+    scope = f" of group {group}" if group else ""
+    scope += f" in {', '.join(regions)}" if regions else ""
+    echo_rows(
+        [{**row, "sha256": row["sha256"][:12]} for row in rows],
+        ["group", "version", "region", "approval_status", "sha256", "created_at"],
+        output,
+        empty=f"no versions{scope} in {where}",
+        data=rows,
+    )
 
 
 def _region_or_none(region: str | None) -> str | None:
@@ -485,6 +649,28 @@ def _region_or_none(region: str | None) -> str | None:
 def _listed(region: str | None) -> list[str] | None:
     normalised = _region_or_none(region)
     return [normalised] if normalised else None
+
+
+def _one_region(
+    inventory: Inventory, reference: str, regions: Sequence[str] | None
+) -> tuple[str, str, int]:
+    """Region, group and version of a reference looked up among ``regions`` (all when None):
+    the one region holding it, else an error naming them."""
+    from mimsreg.errors import NotFoundError
+
+    group, version = _parse_ref(reference)
+    if regions is not None and len(regions) == 1:
+        return regions[0], group, version
+    found = [r for r in inventory.regions_of(group, version) if regions is None or r in regions]
+    where = f" in {', '.join(regions)}" if regions else ""
+    if not found:
+        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory{where}")
+    if len(found) > 1:
+        raise BadInputError(
+            f"{group}/{version} exists in several regions ({', '.join(found)}): "
+            "choose one with --region"
+        )
+    return found[0], group, version
 
 
 def _parse_ref(reference: str) -> tuple[str, int]:
@@ -514,20 +700,25 @@ def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[s
 
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
-@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@region_option("Where to look (needed when the version is in several).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
-def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+def show(
+    reference: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        record = inventory.get_version(*_locate(inventory, reference, region))
-    if as_json:
-        echo_json(record.to_dict())
-    else:
-        _echo_record(record)
+    output = _output_format(output_format, as_json)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        record = inventory.get_version(*_one_region(inventory, reference, regions))
+    emit(record.to_dict(), output, lambda: _echo_record(record))
 
 
 def _echo_record(record: VersionRecord) -> None:
@@ -540,7 +731,7 @@ def _echo_record(record: VersionRecord) -> None:
         ("objective", "model_registration_objective"),
         ("description", "description"),
         ("framework", "framework"),
-        ("version", "framework_version"),
+        ("framework version", "framework_version"),
         ("image", "image_uri"),
         ("instance", "inference_instance_type"),
         ("content types", "content_types"),
@@ -550,41 +741,42 @@ def _echo_record(record: VersionRecord) -> None:
         ("payload", "payload_uri"),
         ("created", "created_at"),
     ]:
-        value = data.get(key)
+        value = human_time(data.get(key)) if key == "created_at" else data.get(key)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
-            click.echo(f"  {label:<15} {value}")
+            click.echo(f"  {label:<17} {value}")
     origin = data.get("promoted_from")
     if isinstance(origin, dict):
-        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
+        click.echo(f"  {'promoted from':<17} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []
         listed = ", ".join(f"{v['name']} ({v['type']})" for v in variables) or "(none)"
-        click.echo(f"  {side + 's':<15} {listed}")
+        click.echo(f"  {side + 's':<17} {listed}")
     click.echo("  approval history")
     for event in record.approval_history:
         note = f"  {event.note}" if event.note else ""
-        click.echo(f"    {event.at}  {event.status:<21} by {event.actor}{note}")
+        click.echo(f"    {human_time(event.at)}  {event.status:<21} by {event.actor}{note}")
 
 
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
-@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@region_option("Where to look (needed when the version is in several).")
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
 @click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
 def approve(
     reference: str,
     reject: bool,
-    region: str | None,
+    region_values: tuple[str, ...],
     note: str | None,
     actor: str | None,
     inventory_uri: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Approve (or --reject) a version; who, when and why are kept as history."""
@@ -592,27 +784,26 @@ def approve(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.spec import ApprovalStatus
 
+    output = _output_format(output_format, as_json)
     status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        located = _locate(inventory, reference, region)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
         record = inventory.set_approval(
             *located, status=status.value, actor=actor or current_context().user, note=note
         )
-    if as_json:
-        echo_json(record.to_dict())
-    else:
-        click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+    emit(
+        record.to_dict(),
+        output,
+        lambda: click.echo(
+            f"{record.group}/{record.version} in {record.region}: {record.approval_status}"
+        ),
+    )
 
 
 @cli.command("gc")
 @inventory_option
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="SageMaker: region(s) to clean (repeatable, or comma-separated); default: AWS_REGION.",
-)
+@region_option("SageMaker: regions to clean; default: MIMSREG_REGION, AWS_REGION, ...")
 @click.option(
     "--bucket",
     default=None,
@@ -628,7 +819,7 @@ def approve(
     "in flight.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@json_option
+@output_options
 @handles_errors
 def gc_command(
     inventory_uri: str,
@@ -636,6 +827,7 @@ def gc_command(
     bucket: str | None,
     older_than: str,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Remove what interrupted registrations left behind and no version uses.
@@ -649,21 +841,26 @@ def gc_command(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.gc import parse_duration
 
+    output = _output_format(output_format, as_json)
     seconds = parse_duration(older_than)
-    regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
         garbage = inventory.collect_garbage(
-            seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
+            seconds, regions=regions, bucket=bucket, dry_run=dry_run
         )
     garbage += collect_temporary_folders(seconds, dry_run=dry_run)
-    if as_json:
-        echo_json([item.to_dict() for item in garbage])
-        return
     rows = [{**item.to_dict(), "age": f"{item.age_seconds:.0f}s"} for item in garbage]
-    echo_table(rows, ["kind", "region", "size", "age", "location"])
-    verb = "would remove" if dry_run else "removed"
-    total = sum(item.size or 0 for item in garbage)
-    click.echo(f"{verb} {len(garbage)} item(s), {total} bytes", err=True)
+    echo_rows(
+        rows,
+        ["kind", "region", "size", "age", "location"],
+        output,
+        empty=f"nothing to remove (nothing unused older than {older_than})",
+        data=[item.to_dict() for item in garbage],
+    )
+    if output == "table" and garbage:
+        verb = "would remove" if dry_run else "removed"
+        total = sum(item.size or 0 for item in garbage)
+        click.echo(f"{verb} {len(garbage)} item(s), {total} bytes", err=True)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -704,6 +901,7 @@ def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> 
 
 @cli.command()
 @inventory_option
+@region_option("SageMaker: the regions to browse; default: MIMSREG_REGION, AWS_REGION, ...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -733,6 +931,7 @@ def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> 
 @handles_errors
 def ui(
     inventory_uri: str,
+    region_values: tuple[str, ...],
     host: str,
     port: int,
     allow_writes: bool,
@@ -773,7 +972,8 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri) as inventory:
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -788,13 +988,7 @@ IAM_POLICY_KINDS = ("register", "approve", "gc", "pipeline-role")
 
 @cli.command("iam-policy")
 @config_argument
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable); default: the config's region.",
-)
+@region_option("Target region; default: the config's region.")
 @click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
 @click.option(
     "--for",
@@ -822,11 +1016,11 @@ def iam_policy(
 
     config = load_config(config_path)
     spec = config.to_spec()
-    regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
+    regions = _regions(region_values) or [spec.region]
     policy = build_policy(
         kind,
         spec,
-        list(dict.fromkeys(regions)),
+        regions,
         account,
         role=config.role,
         packaged_model=packaged_model,
@@ -885,10 +1079,14 @@ def _print_manifest(manifest: PackageManifest) -> None:
     metavar="NAME",
     help="Inference script that must be in the archive's code/ (overrides --config).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@output_options
 @handles_errors
 def inspect_command(
-    model_path: Path, config_path: Path | None, entry_point: str | None, as_json: bool
+    model_path: Path,
+    config_path: Path | None,
+    entry_point: str | None,
+    output_format: str | None,
+    as_json: bool,
 ) -> None:
     """Inspect a packaged model (model.tar.gz, a .tar, or a directory holding one).
 
@@ -898,6 +1096,7 @@ def inspect_command(
     """
     from mimsreg.engine.package import inspect_package
 
+    output = _output_format(output_format, as_json)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0
@@ -905,10 +1104,7 @@ def inspect_command(
         size = 0
     with byte_progress("inspecting", size, cumulative=True) as progress:
         manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
-    if as_json:
-        echo_json(manifest.to_dict())
-    else:
-        _print_manifest(manifest)
+    emit(manifest.to_dict(), output, lambda: _print_manifest(manifest))
 
 
 @cli.command()
@@ -1047,7 +1243,7 @@ def payload(
     "configuration and PIP_* variables are ignored).",
 )
 @isolation_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_options
 @handles_errors
 def check(
     model: Path,
@@ -1058,6 +1254,7 @@ def check(
     wheelhouse: Path | None,
     index_url: str | None,
     isolation: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
@@ -1070,6 +1267,7 @@ def check(
     """
     from mimsreg.check import check_model
 
+    output = _output_format(output_format, as_json)
     config = load_config(config_path)
     with warnings.catch_warnings():
         # The report carries the warning; it is printed below, once.
@@ -1086,10 +1284,7 @@ def check(
         )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        echo_json(report.to_dict())
-    else:
-        _print_report(report)
+    emit(report.to_dict(), output, lambda: _print_report(report))
     if not report.passed:
         sys.exit(EXIT_FAILED)
 
@@ -1133,13 +1328,7 @@ def _print_report(report: CheckReport) -> None:
     metavar="REGION",
     help="The version's region in the source (needed when it is in several).",
 )
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable, or comma-separated); default: the source's region.",
-)
+@region_option("Target region; default: the source's region.")
 @click.option(
     "--status",
     type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
@@ -1159,7 +1348,7 @@ def _print_report(report: CheckReport) -> None:
     help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
 )
 @click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
-@json_option
+@output_options
 @handles_errors
 def promote(
     reference: str,
@@ -1171,6 +1360,7 @@ def promote(
     bucket: str | None,
     kms_key_id: str | None,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Copy a version, with its artifact, payload, record and approval history, to another
@@ -1189,6 +1379,7 @@ def promote(
             "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
             "with {region} (mimsreg-models-{region})"
         )
+    output = _output_format(output_format, as_json)
     chosen = ApprovalStatus(status).value if status else None
     with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
@@ -1198,7 +1389,7 @@ def promote(
             promotion = promote(
                 source,
                 lambda targets: open_inventory(to_uri, regions=targets),
-                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                _regions(region_values) or None,
                 context=current_context(),
                 status=chosen,
                 bucket=bucket,
@@ -1208,8 +1399,8 @@ def promote(
             )
     _echo_warnings(caught)
     rows = [result.to_dict() for result in promotion.results]
-    if as_json:
-        echo_json(rows)
+    if output != "table":
+        emit(rows, output)
     else:
         click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
         echo_table(
