@@ -28,18 +28,30 @@ def _unwritable(path: Path, label: str) -> str | None:
     return None
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a folder on the way this user may not search counts as absent
+    (the walk up then finds it and says so)."""
+    try:
+        path.stat()
+    except OSError:
+        return False
+    return True
+
+
 def _folder_problem(folder: Path, label: str, *, write: bool) -> str | None:
     """Why ``folder`` cannot hold the inventory: a file in its path, or one that cannot be
-    created or written."""
+    created, reached or written."""
     missing = []
     current = folder
-    while not current.exists() and current.parent != current:
+    while not _exists(current) and current.parent != current:
         missing.append(current)
         current = current.parent
     if not current.is_dir():
         if current == folder:
             return f"{label} {str(folder)!r} is a file, not a folder"
         return f"{label} {str(folder)!r} cannot be created: {str(current)!r} is a file"
+    if not os.access(str(current), os.X_OK):
+        return f"{label} {str(folder)!r} cannot be reached: {str(current)!r} is not searchable"
     if not missing:
         return _unwritable(folder, label) if write else None
     if not write:
