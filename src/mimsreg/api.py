@@ -33,6 +33,7 @@ from mimsreg.engine.payload import PreparedPayload, prepare_payload
 from mimsreg.engine.plan import RegistrationContext, RegistrationPlan
 from mimsreg.engine.register import COPYING, INSPECTING, current_context
 from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.engine.workdirs import in_use
 from mimsreg.errors import CheckFailedError
 
 __all__ = [
@@ -178,7 +179,8 @@ def collect_temporary_folders(
         if not path.name.startswith(TEMPORARY_FOLDER_PREFIXES) or path.is_symlink():
             continue
         status = path.stat()
-        if path.is_dir() and (user is None or status.st_uid == user):
+        # A folder a live process still holds is never garbage, however old (engine.workdirs).
+        if path.is_dir() and (user is None or status.st_uid == user) and not in_use(path):
             modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
             entries.append(StoredObject(path.name, str(path), _folder_size(path), modified))
     chosen = select_temporary_folders(entries, datetime.now(timezone.utc), older_than)

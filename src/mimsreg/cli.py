@@ -500,7 +500,7 @@ def register(
                 spec,
                 model,
                 regions,
-                lambda targets: open_inventory(inventory_uri, regions=targets),
+                lambda targets: open_inventory(inventory_uri, regions=targets, read_only=dry_run),
                 payload=payload_path,
                 dry_run=dry_run,
                 check=run_model_check if run_model_check_flag else None,
@@ -617,7 +617,7 @@ def list_command(
 
     output = _output_format(output_format, as_json)
     regions = _inventory_regions(inventory_uri, region_values)
-    with open_inventory(inventory_uri, regions=regions) as inventory:
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
         scopes: list[str | None] = list(regions) if regions else [None]
         records = [
             record
@@ -719,7 +719,7 @@ def show(
 
     output = _output_format(output_format, as_json)
     regions = _inventory_regions(inventory_uri, region_values)
-    with open_inventory(inventory_uri, regions=regions) as inventory:
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
         record = inventory.get_version(*_one_region(inventory, reference, regions))
     emit(record.to_dict(), output, lambda: _echo_record(record))
 
@@ -847,7 +847,7 @@ def gc_command(
     output = _output_format(output_format, as_json)
     seconds = parse_duration(older_than)
     regions = _inventory_regions(inventory_uri, region_values)
-    with open_inventory(inventory_uri, regions=regions) as inventory:
+    with open_inventory(inventory_uri, regions=regions, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions, bucket=bucket, dry_run=dry_run
         )
@@ -976,7 +976,7 @@ def ui(
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
     regions = _inventory_regions(inventory_uri, region_values)
-    with open_inventory(inventory_uri, regions=regions) as inventory:
+    with open_inventory(inventory_uri, regions=regions, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -1097,9 +1097,12 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
+    from mimsreg.errors import InvalidPackageError
 
     output = _output_format(output_format, as_json)
+    refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0
@@ -1384,7 +1387,7 @@ def promote(
         )
     output = _output_format(output_format, as_json)
     chosen = ApprovalStatus(status).value if status else None
-    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+    with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
         source = Source(inventory, from_uri, region, group, version)
         with warnings.catch_warnings(record=True) as caught:

@@ -205,45 +205,42 @@ def test_home_that_is_a_file_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "Traceback" not in sqlite.output
 
 
-def run_as_nobody(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The CLI in a child process run as user nobody, for whom root's folders are unwritable."""
-    command = [sys.executable, "-c", "from mimsreg.cli import main; main()", *args]
-    if hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0:
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from mimsreg.cli import main; main()", *args]
 
 
-def test_unwritable_and_read_only_homes_are_named(tmp_path: Path) -> None:
-    """A home another user owns (0755) or on a read-only filesystem: named, exit 2."""
+def test_unwritable_homes_are_named() -> None:
+    """register with a home another user owns (0755): named, exit 2, nothing written; a read
+    of it (list) finds nothing registered."""
     import os
     import shutil
+    import tempfile
 
     if shutil.which("setpriv") is None or os.geteuid() != 0:
         pytest.skip("needs root and setpriv to run the CLI as another user")
-    import tempfile
-
     # pytest's tmp_path sits in a 0700 folder of root's: nobody could not even reach it.
     locked = Path(tempfile.mkdtemp(prefix="mimsreg-locked-", dir="/tmp"))
-    locked.chmod(0o755)
-    request_cleanup = shutil.rmtree
-    env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO_ROOT / "src"))}
-    child = run_as_nobody("list", env={**env, "MIMSREG_HOME": str(locked / "home")})
-    assert child.returncode == 2, child.stderr
-    assert child.stderr == (
-        f"error: MIMSREG_HOME {str(locked / 'home')!r} cannot be created: "
-        f"its parent {str(locked)!r} is not writable by this user\n"
-    )
-    (locked / "db").mkdir(mode=0o755)
-    child = run_as_nobody("list", env={**env, "MIMSREG_HOME": str(locked / "db")})
-    assert child.returncode == 2, child.stderr
-    assert (
-        child.stderr == f"error: MIMSREG_HOME {str(locked / 'db')!r} is not writable by this user\n"
-    )
-    request_cleanup(locked)
+    try:
+        locked.chmod(0o755)
+        model = write_model_archive(locked / "model.tar.gz")
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        register = [*nobody, *cli_command("register", str(model), "--config", str(EXAMPLE_CONFIG))]
+        (locked / "db").mkdir(mode=0o755)
+        for home, reason in [
+            ("home", f"cannot be created: its parent {str(locked)!r} is not writable by this user"),
+            ("db", "is not writable by this user"),
+        ]:
+            env = {**os.environ, "MIMSREG_HOME": str(locked / home)}
+            child = subprocess.run(register, env=env, capture_output=True, text=True, timeout=120)
+            assert child.returncode == 2, child.stderr
+            assert child.stderr == f"error: MIMSREG_HOME {str(locked / home)!r} {reason}\n"
+        assert sorted(path.name for path in locked.rglob("*")) == ["db", "model.tar.gz"]
+    finally:
+        shutil.rmtree(locked)
 
 
-def test_read_only_filesystem_is_named(tmp_path: Path) -> None:
-    """A home on a read-only mount (bubblewrap's --ro-bind): named as such, exit 2."""
+def test_read_only_filesystem_is_named(model: Path, tmp_path: Path) -> None:
+    """register with a home on a read-only mount (bubblewrap's --ro-bind): named, exit 2."""
     import os
     import shutil
 
@@ -253,7 +250,7 @@ def test_read_only_filesystem_is_named(tmp_path: Path) -> None:
     home.mkdir()
     command = [
         "bwrap", "--dev-bind", "/", "/", "--ro-bind", str(home), str(home),
-        sys.executable, "-c", "from mimsreg.cli import main; main()", "list",
+        *cli_command("register", str(model), "--config", str(EXAMPLE_CONFIG)),
     ]  # fmt: skip
     env = {**os.environ, "MIMSREG_HOME": str(home)}
     child = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
@@ -261,6 +258,7 @@ def test_read_only_filesystem_is_named(tmp_path: Path) -> None:
         pytest.skip(f"bubblewrap cannot run here: {child.stderr.strip()}")
     assert child.returncode == 2, child.stderr
     assert child.stderr == f"error: MIMSREG_HOME {str(home)!r} is on a read-only filesystem\n"
+    assert list(home.iterdir()) == []
 
 
 def test_ctrl_c_prints_what_each_region_completed(

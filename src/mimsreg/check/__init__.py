@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from mimsreg.engine.inputs import refuse_special_file
 from mimsreg.engine.payload import PayloadSample, generate_samples, load_payload
 from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.engine.workdirs import working_folder
 from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning, PayloadError
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def _samples(
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
+    refuse_special_file(model, "model", InvalidPackageError)
     if model.is_dir():
         if (model / "code").is_dir():
             return model
@@ -152,8 +154,7 @@ def check_model(
     samples, notes = _samples(spec, payload)
     interpreter = python or sys.executable
     script = f"code/{spec.inference_entry_point}"
-    with tempfile.TemporaryDirectory(prefix="mimsreg-check-") as folder:
-        work = Path(folder)
+    with working_folder("mimsreg-check-") as work:
         model_dir = _model_dir(Path(model), work).resolve()
         code_dir = model_dir / "code"
         if not (code_dir / spec.inference_entry_point).is_file():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["location_problem"]
+__all__ = ["file_in_the_way", "location_problem"]
 
 
 def _read_only_filesystem(path: Path) -> bool:
@@ -38,18 +38,33 @@ def _exists(path: Path) -> bool:
     return True
 
 
-def _folder_problem(folder: Path, label: str, *, write: bool) -> str | None:
-    """Why ``folder`` cannot hold the inventory: a file in its path, or one that cannot be
-    created, reached or written."""
+def _nearest_existing(folder: Path) -> tuple[Path, list[Path]]:
     missing = []
     current = folder
     while not _exists(current) and current.parent != current:
         missing.append(current)
         current = current.parent
-    if not current.is_dir():
-        if current == folder:
-            return f"{label} {str(folder)!r} is a file, not a folder"
-        return f"{label} {str(folder)!r} cannot be created: {str(current)!r} is a file"
+    return current, missing
+
+
+def file_in_the_way(folder: Path, label: str) -> str | None:
+    """A file where ``folder`` or one of its parents must be: named, or None. Checked before a
+    read too, which would otherwise find "nothing registered" behind it."""
+    current, _ = _nearest_existing(folder)
+    if current.is_dir():
+        return None
+    if current == folder:
+        return f"{label} {str(folder)!r} is a file, not a folder"
+    return f"{label} {str(folder)!r} cannot be created: {str(current)!r} is a file"
+
+
+def _folder_problem(folder: Path, label: str, *, write: bool) -> str | None:
+    """Why ``folder`` cannot hold the inventory: a file in its path, or one that cannot be
+    created, reached or written."""
+    blocked = file_in_the_way(folder, label)
+    if blocked:
+        return blocked
+    current, missing = _nearest_existing(folder)
     if not os.access(str(current), os.X_OK):
         return f"{label} {str(folder)!r} cannot be reached: {str(current)!r} is not searchable"
     if not missing:
