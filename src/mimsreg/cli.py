@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 
     from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.inventory import Inventory
-    from mimsreg.engine.inventory.base import Progress, VersionRecord
+    from mimsreg.engine.inventory.base import Progress, Tombstone, VersionRecord
+    from mimsreg.engine.inventory.lifecycle import Decision
 
 if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
     from mimsreg.engine.package import PackageManifest
+    from mimsreg.engine.plan import RegionPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -477,6 +479,7 @@ def register(
     """
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.base import release_of
     from mimsreg.engine.register import INSPECTING, register
 
     output = _output_format(output_format, as_json)
@@ -516,15 +519,19 @@ def register(
     if dry_run:
         _echo_dry_run(registration.plan.to_dict(), results, output, asked=ask)
         return
-    rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
+    release = release_of(registration.plan.regions[0].identity)
+    rows = [{**r.to_dict(), "release": release, "sha256": r.sha256[:12]} for r in results]
     emit(
-        [result.to_dict() for result in results],
+        [{**result.to_dict(), "release": release} for result in results],
         output,
-        lambda: echo_table(rows, ["region", "group", "version", "status", "sha256", "id"]),
+        lambda: echo_table(
+            rows, ["region", "group", "version", "release", "status", "sha256", "id"]
+        ),
     )
     for result in results:
         if result.error and output == "table":
             click.echo(f"error: {result.region}: {result.error}", err=True)
+    _warn_number_drift(inventory_uri, registration.plan.regions[0], results)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
 
@@ -569,6 +576,32 @@ def _echo_dry_run(
     emit(plan, output, lambda: _echo_plan(plan))
 
 
+def _warn_number_drift(
+    inventory_uri: str, plan: RegionPlan, results: Sequence[RegistrationResult]
+) -> None:
+    """Warn when the release just registered has another number in another region (there,
+    GROUP/VERSION names a different model). A failed check warns; the registration stands."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.releases import number_drift
+
+    if not any(result.ok and result.version is not None for result in results):
+        return
+    registered = [result.region for result in results if result.ok]
+    try:
+        with (
+            open_inventory(inventory_uri) as inventory,
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always", RegistryWarning)
+            regions = inventory.compared_regions(registered)
+            message = number_drift(inventory.versions_of(plan.group, plan.identity, regions))
+        _echo_warnings(caught)
+    except MimsregError as exc:
+        message = f"could not compare version numbers across regions: {exc}"
+    if message is not None:
+        click.echo(f"warning: {message}", err=True)
+
+
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
     """What was left out of a request SageMaker would refuse and what the check did not
     contain, once each, as ``warning:`` lines; any other warning goes on as it came."""
@@ -603,19 +636,45 @@ def _echo_plan(plan: dict[str, Any]) -> None:
 @inventory_option
 @region_option("Only these regions (SageMaker default: MIMSREG_REGION, AWS_REGION, ...).")
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
+@click.option(
+    "--status",
+    default=None,
+    metavar="STATUS",
+    help="Only this approval status: pending, approved, rejected (or the full names).",
+)
+@click.option("--owner", default=None, metavar="OWNER", help="Only this model owner (any case).")
+@click.option("--domain", default=None, metavar="DOMAIN", help="Only this registration domain.")
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only versions registered since: a duration back (24h, 7d) or a date/time (ISO 8601).",
+)
 @output_options
 @handles_errors
 def list_command(
     inventory_uri: str,
     region_values: tuple[str, ...],
     group: str | None,
+    status: str | None,
+    owner: str | None,
+    domain: str | None,
+    since: str | None,
     output_format: str | None,
     as_json: bool,
 ) -> None:
-    """List registered versions: group, version, region, approval status, sha256, created_at."""
+    """List registered versions: group, version, region, release, approval status, sha256,
+    created_at. The release id is the same in every region a registration went to."""
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import VersionFilter, parse_since, parse_status
 
     output = _output_format(output_format, as_json)
+    chosen = VersionFilter(
+        status=parse_status(status) if status is not None else None,
+        owner=owner,
+        domain=domain,
+        since=parse_since(since) if since is not None else None,
+    )
     regions = _inventory_regions(inventory_uri, region_values)
     with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
         scopes: list[str | None] = list(regions) if regions else [None]
@@ -625,14 +684,15 @@ def list_command(
             for record in inventory.list_versions(region=region, group=group)
         ]
         where = f"the {inventory.name} inventory"
-    rows = [record.summary() for record in records]
+    rows = [record.summary() for record in chosen.select(records)]
     scope = f" of group {group}" if group else ""
     scope += f" in {', '.join(regions)}" if regions else ""
+    filtered = any(value is not None for value in (status, owner, domain, since))
     echo_rows(
         [{**row, "sha256": row["sha256"][:12]} for row in rows],
-        ["group", "version", "region", "approval_status", "sha256", "created_at"],
+        ["group", "version", "region", "release", "approval_status", "sha256", "created_at"],
         output,
-        empty=f"no versions{scope} in {where}",
+        empty=f"no versions{scope}{' matching the filters' if filtered else ''} in {where}",
         data=rows,
     )
 
@@ -657,48 +717,44 @@ def _listed(region: str | None) -> list[str] | None:
 def _one_region(
     inventory: Inventory, reference: str, regions: Sequence[str] | None
 ) -> tuple[str, str, int]:
-    """Region, group and version of a reference looked up among ``regions`` (all when None):
-    the one region holding it, else an error naming them."""
+    """Region, group and number of the one version ``reference`` (GROUP/VERSION, GROUP/latest,
+    GROUP@RELEASE) names among ``regions`` (the inventory's own when None): the one region
+    holding it, else an error naming them."""
+    from mimsreg.engine.inventory.releases import locate, parse_reference, resolve
     from mimsreg.errors import NotFoundError
 
-    group, version = _parse_ref(reference)
-    if regions is not None and len(regions) == 1:
-        return regions[0], group, version
-    found = [r for r in inventory.regions_of(group, version) if regions is None or r in regions]
-    where = f" in {', '.join(regions)}" if regions else ""
+    parsed = parse_reference(reference)
+    if not regions or len(regions) == 1:
+        return locate(inventory, parsed, regions[0] if regions else None)
+    if parsed.version is not None:
+        holding = inventory.regions_of(parsed.group, parsed.version)
+        found = [(region, parsed.group, parsed.version) for region in holding if region in regions]
+        listed = ", ".join(region for region, _, _ in found)
+    else:
+        found = [
+            (version.region, version.group, version.version)
+            for region in regions
+            for version in resolve(inventory, parsed, region)
+        ]
+        found.sort()
+        listed = ", ".join(f"{region} {group}/{number}" for region, group, number in found)
     if not found:
-        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory{where}")
+        raise NotFoundError(
+            f"{parsed.describe()} is not in the {inventory.name} inventory in {', '.join(regions)}"
+        )
     if len(found) > 1:
         raise BadInputError(
-            f"{group}/{version} exists in several regions ({', '.join(found)}): "
-            "choose one with --region"
+            f"{parsed.describe()} exists in several regions ({listed}): choose one with --region"
         )
-    return found[0], group, version
-
-
-def _parse_ref(reference: str) -> tuple[str, int]:
-    group, _, version = reference.rpartition("/")
-    if not group or not version.isdigit() or int(version) < 1:
-        raise BadInputError(f"{reference!r} is not GROUP/VERSION (for example FraudModel/3)")
-    return group, int(version)
+    return found[0]
 
 
 def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[str, str, int]:
-    """Region, group and version of a reference; the region may be implied when unique."""
-    from mimsreg.errors import NotFoundError
+    """Region, group and version of a reference (GROUP/VERSION, GROUP/latest, GROUP@RELEASE);
+    the region may be implied when unique."""
+    from mimsreg.engine.inventory.releases import locate, parse_reference
 
-    group, version = _parse_ref(reference)
-    if region is not None:
-        return str(_region_or_none(region)), group, version
-    regions = inventory.regions_of(group, version)
-    if not regions:
-        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory")
-    if len(regions) > 1:
-        raise BadInputError(
-            f"{group}/{version} exists in several regions ({', '.join(regions)}): "
-            "choose one with --region"
-        )
-    return regions[0], group, version
+    return locate(inventory, parse_reference(reference), _region_or_none(region))
 
 
 @cli.command()
@@ -720,14 +776,32 @@ def show(
     output = _output_format(output_format, as_json)
     regions = _inventory_regions(inventory_uri, region_values)
     with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
-        record = inventory.get_version(*_one_region(inventory, reference, regions))
+        record = _get_or_tombstone(inventory, *_one_region(inventory, reference, regions))
     emit(record.to_dict(), output, lambda: _echo_record(record))
+
+
+def _get_or_tombstone(inventory: Inventory, region: str, group: str, version: int) -> VersionRecord:
+    """The version; when it was deleted, the NotFoundError says by whom and when."""
+    from mimsreg.errors import NotFoundError
+
+    try:
+        return inventory.get_version(region, group, version)
+    except NotFoundError as exc:
+        tombstone = inventory.tombstone(region, group, version)
+        if tombstone is None:
+            raise
+        note = f" ({tombstone.note})" if tombstone.note else ""
+        raise NotFoundError(
+            f"{group}/{version} in {region} was deleted at {tombstone.deleted_at} by "
+            f"{tombstone.deleted_by}{note}"
+        ) from exc
 
 
 def _echo_record(record: VersionRecord) -> None:
     data = record.to_dict()
     click.echo(f"{record.group}/{record.version} in {record.region}  ({record.id})")
     for label, key in [
+        ("release", "release"),
         ("approval", "approval_status"),
         ("owner", "model_owner"),
         ("domain", "model_registration_domain"),
@@ -749,6 +823,9 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<17} {value}")
+    tags = data.get("tags") or {}
+    if tags:
+        click.echo(f"  {'tags':<17} " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
     origin = data.get("promoted_from")
     if isinstance(origin, dict):
         click.echo(f"  {'promoted from':<17} {origin.get('id')} ({origin.get('inventory')})")
@@ -766,7 +843,14 @@ def _echo_record(record: VersionRecord) -> None:
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
+@click.option("--pending", is_flag=True, help="Back to PendingManualApproval instead of approve.")
 @region_option("Where to look (needed when the version is in several).")
+@click.option(
+    "--all-regions",
+    is_flag=True,
+    help="The same release in every region that holds it (found by identity, never by "
+    "number), each version touched listed.",
+)
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
 @click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
 @inventory_option
@@ -775,33 +859,268 @@ def _echo_record(record: VersionRecord) -> None:
 def approve(
     reference: str,
     reject: bool,
+    pending: bool,
     region_values: tuple[str, ...],
+    all_regions: bool,
     note: str | None,
     actor: str | None,
     inventory_uri: str,
     output_format: str | None,
     as_json: bool,
 ) -> None:
-    """Approve (or --reject) a version; who, when and why are kept as history."""
+    """Approve (or --reject, or set --pending) a version; who, when and why are kept as history.
+
+    A decision that changes nothing says "already <status>" and records nothing, unless --note
+    is given. REFERENCE: GROUP/VERSION, GROUP/latest or GROUP@RELEASE.
+    """
     from mimsreg.api import current_context
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import approve_release, decide
     from mimsreg.engine.spec import ApprovalStatus
 
     output = _output_format(output_format, as_json)
-    status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
+    if reject and pending:
+        raise BadInputError("--reject and --pending: choose one")
+    status = ApprovalStatus.APPROVED
+    if reject or pending:
+        status = ApprovalStatus.REJECTED if reject else ApprovalStatus.PENDING_MANUAL_APPROVAL
+    who = actor or current_context().user
     regions = _inventory_regions(inventory_uri, region_values)
     with open_inventory(inventory_uri, regions=regions) as inventory:
         located = _one_region(inventory, reference, regions)
-        record = inventory.set_approval(
-            *located, status=status.value, actor=actor or current_context().user, note=note
+        if all_regions:
+            anchor = inventory.get_version(*located)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RegistryWarning)
+                decisions = approve_release(inventory, anchor, status.value, who, note)
+            _echo_warnings(caught)
+        else:
+            decisions = [decide(inventory, *located, status.value, who, note)]
+    data = [decision.to_dict() for decision in decisions]
+    emit(data if all_regions else data[0], output, lambda: _echo_decisions(decisions))
+
+
+def _echo_decisions(decisions: Sequence[Decision]) -> None:
+    for decision in decisions:
+        record = decision.record
+        where = f"{record.group}/{record.version} in {record.region}"
+        if decision.changed:
+            click.echo(f"{where}: {record.approval_status}")
+        else:
+            recorded = " (note recorded)" if decision.recorded else ""
+            click.echo(f"{where}: already {record.approval_status}{recorded}")
+
+
+reference_argument = click.argument("reference", metavar="GROUP/VERSION")
+
+
+@cli.command()
+@reference_argument
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--remove", "remove_keys", multiple=True, metavar="KEY", help="Remove this tag.")
+@region_option("Where to look (needed when the version is in several).")
+@inventory_option
+@output_options
+@handles_errors
+def tag(
+    reference: str,
+    assignments: tuple[str, ...],
+    remove_keys: tuple[str, ...],
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
+    """Set (KEY=VALUE) or --remove tags of a version; every other field stays.
+
+    On SageMaker, which allows no tags on versions, they are kept as the version's metadata
+    (mimsreg:tag:KEY) and in its record.
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_tags, parse_tag_assignments
+
+    output = _output_format(output_format, as_json)
+    tags = parse_tag_assignments(assignments)
+    check_tags(tags, remove_keys)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
+        record = inventory.update_version(
+            *located, actor=current_context().user, tags=tags, remove_tags=remove_keys
+        )
+    emit(record.to_dict(), output, lambda: _echo_tags(record))
+
+
+def _echo_tags(record: VersionRecord) -> None:
+    current = record.record.get("tags") or {}
+    listed = ", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "(none)"
+    click.echo(f"{record.group}/{record.version} in {record.region}: tags {listed}")
+
+
+@cli.command()
+@reference_argument
+@click.argument("text", metavar="TEXT")
+@region_option("Where to look (needed when the version is in several).")
+@inventory_option
+@output_options
+@handles_errors
+def describe(
+    reference: str,
+    text: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
+    """Replace a version's description with TEXT (SageMaker: kept in its record, which `show`
+    reads, since SageMaker's own description cannot change)."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_description
+
+    output = _output_format(output_format, as_json)
+    description = check_description(text)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
+        record = inventory.update_version(
+            *located, actor=current_context().user, description=description
         )
     emit(
         record.to_dict(),
         output,
-        lambda: click.echo(
-            f"{record.group}/{record.version} in {record.region}: {record.approval_status}"
-        ),
+        lambda: click.echo(f"{record.group}/{record.version} in {record.region}: description set"),
     )
+
+
+@cli.command()
+@reference_argument
+@region_option("Where to delete it, each region given; needed when it is in several.")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@click.option("--note", default=None, metavar="TEXT", help="Why; kept with the tombstone.")
+@inventory_option
+@output_options
+@handles_errors
+def delete(
+    reference: str,
+    region_values: tuple[str, ...],
+    yes: bool,
+    note: str | None,
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
+    """Delete a version. The history keeps a tombstone (who, when, its approvals); its number
+    is not given again; its artifact goes at the next `mimsreg gc` once no version uses it."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+
+    output = _output_format(output_format, as_json)
+    named = _regions(region_values)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        if named:  # each region given
+            located = [_one_region(inventory, reference, [region]) for region in named]
+        else:  # the one region (of the defaults) holding it
+            located = [_one_region(inventory, reference, regions)]
+        targets = list(dict.fromkeys(located))
+        _refuse_numbers_of_different_releases(inventory, reference, targets)
+        listed = ", ".join(f"{group}/{number} in {region}" for region, group, number in targets)
+        if not yes and not _confirmed(f"delete {listed}?"):
+            click.echo("not confirmed: nothing was deleted", err=True)
+            sys.exit(EXIT_FAILED)
+        actor = current_context().user
+        tombstones = [inventory.delete_version(*target, actor, note) for target in targets]
+    rows = [tombstone.to_dict() for tombstone in tombstones]
+    emit(rows, output, lambda: _echo_deleted(tombstones))
+
+
+def _confirmed(question: str) -> bool:
+    """The answer to a yes/no question on stderr; no answer (end of input) is no. Ctrl-C at the
+    prompt still interrupts (exit 130)."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        click.echo("", err=True)
+        return False
+
+
+def _echo_deleted(tombstones: Sequence[Tombstone]) -> None:
+    for tombstone in tombstones:
+        click.echo(
+            f"deleted {tombstone.group}/{tombstone.version} in {tombstone.region} "
+            f"(release {tombstone.release}); its history is kept"
+        )
+    click.echo("its artifact goes at the next `mimsreg gc` once no version uses it", err=True)
+
+
+def _refuse_numbers_of_different_releases(
+    inventory: Inventory, reference: str, targets: Sequence[tuple[str, str, int]]
+) -> None:
+    """One number in several regions may name different models: refused unless one release."""
+    if len(targets) < 2:
+        return
+    records = [inventory.get_version(*target) for target in targets]
+    if len({record.identity for record in records}) > 1:
+        named = ", ".join(f"{r.region} {r.group}/{r.version} ({r.release})" for r in records)
+        raise BadInputError(
+            f"{reference} names different releases in the regions given ({named}): name one "
+            "release with GROUP@RELEASE; nothing was deleted"
+        )
+
+
+@cli.command()
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@region_option("Where to look (needed when a version is in several).")
+@inventory_option
+@output_options
+@handles_errors
+def diff(
+    first: str,
+    second: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
+    """Compare two versions (each GROUP/VERSION, GROUP/latest or GROUP@RELEASE): metadata,
+    variable schema, archive digest and approval status."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import diff_versions
+
+    output = _output_format(output_format, as_json)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
+        a = inventory.get_version(*_one_region(inventory, first, regions))
+        b = inventory.get_version(*_one_region(inventory, second, regions))
+    difference = diff_versions(a, b)
+    emit(difference, output, lambda: _echo_diff(difference))
+
+
+def _echo_diff(difference: dict[str, Any]) -> None:
+    for side in ("a", "b"):
+        v = difference[side]
+        click.echo(f"{side}: {v['group']}/{v['version']} in {v['region']} (release {v['release']})")
+    if difference["same"]:
+        click.echo("no differences" + (" (the same release)" if difference["same_release"] else ""))
+        return
+    for name in ("digest", "approval"):
+        entry = difference[name]
+        shown = entry["a"] if entry["same"] else f"{entry['a']} -> {entry['b']}"
+        click.echo(f"{name:<9} {'same ' if entry['same'] else ''}{shown}")
+    for key, values in difference["metadata"].items():
+        click.echo(f"metadata  {key}: {values['a']!r} -> {values['b']!r}")
+    for side, changes in difference["schema"].items():
+        parts = [f"+{v['name']} ({v['type']})" for v in changes["added"]]
+        parts += [f"-{v['name']} ({v['type']})" for v in changes["removed"]]
+        parts += [f"{v['name']} {v['a']} -> {v['b']}" for v in changes["changed"]]
+        if changes.get("reordered"):
+            parts.append("order changed")
+        click.echo(f"schema    {side}s: {', '.join(parts)}")
 
 
 @cli.command("gc")

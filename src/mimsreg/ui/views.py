@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -15,23 +16,30 @@ from starlette.requests import Request
 
 from mimsreg.engine.inventory.base import Inventory, VersionRecord
 from mimsreg.engine.spec import ApprovalStatus, normalise_region
-from mimsreg.errors import BadInputError
+from mimsreg.errors import BadInputError, NotFoundError
+from mimsreg.ui.tables import TableQuery, moment
 
 # The two decisions the page offers, as the CLI's `approve` and `approve --reject`.
 __all__ = [
     "DECISIONS",
     "FILTERS",
+    "GROUP_SORTS",
     "STATUSES",
+    "VERSION_SORTS",
     "GroupSummary",
     "api_version",
+    "drifted_releases",
     "filters_of",
+    "group_rows",
     "groups_of",
     "local_payload",
     "open_payload",
     "payload_digest",
     "region_of",
+    "registered_by_text",
     "summaries",
     "version_context",
+    "with_details",
 ]
 
 DECISIONS = {"approve": ApprovalStatus.APPROVED.value, "reject": ApprovalStatus.REJECTED.value}
@@ -66,6 +74,27 @@ class GroupSummary:
                 for region, (version, status) in sorted(self.latest.items())
             },
         }
+
+
+# The sortable columns of the groups and group tables, with the order each starts in.
+GROUP_SORTS: dict[str, Callable[[GroupSummary], Any]] = {
+    "group": lambda s: s.group.casefold(),
+    "owner": lambda s: s.owner.casefold(),
+    "domain": lambda s: s.domain.casefold(),
+    "objective": lambda s: s.objective.casefold(),
+    "versions": lambda s: len(s.versions),
+}
+GROUPS_DEFAULT = TableQuery("group", "asc")
+VERSION_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "version": lambda r: r["version"],
+    "region": lambda r: r["region"],
+    "approval_status": lambda r: r["approval_status"],
+    "created_at": lambda r: moment(r["created_at"]),
+    "release": lambda r: r["release"],
+}
+VERSIONS_DEFAULT = TableQuery("version", "desc")
+# Newest first when their header is clicked: what people look for in a long table.
+FIRST_ORDER = {"version": "desc", "created_at": "desc", "versions": "desc"}
 
 
 def _text(value: object) -> str:
@@ -143,6 +172,7 @@ def version_context(inventory: Inventory, group: str, version: int, region: str)
     """Everything the version page and its API show: the record and the digest in each region."""
     record = inventory.get_version(region, group, version)
     data = record.to_dict()
+    listed = inventory.list_versions(group=group)
     digests: list[dict[str, Any]] = [
         {
             "region": r.region,
@@ -150,11 +180,13 @@ def version_context(inventory: Inventory, group: str, version: int, region: str)
             "approval_status": r.approval_status,
             "differs": r.sha256 != record.sha256,
         }
-        for r in inventory.list_versions(group=group)
+        for r in listed
         if r.version == version
     ]
     schema = data.get("variable_schema") or {}
     return {
+        **_release_context(record, listed),
+        **details(data),
         "record": record,
         "data": data,
         "inputs": (schema.get("input") or {}).get("variables") or [],
@@ -164,10 +196,29 @@ def version_context(inventory: Inventory, group: str, version: int, region: str)
     }
 
 
+def _release_context(record: VersionRecord, listed: list[VersionRecord]) -> dict[str, Any]:
+    """The version's release and its number in every region that holds it (found by identity,
+    never by number), marked where the numbers differ."""
+    if not record.identity:
+        return {"release": "", "release_regions": [], "numbers_differ": False}
+    regions = [
+        {"region": r.region, "version": r.version, "approval_status": r.approval_status}
+        for r in listed
+        if r.identity == record.identity
+    ]
+    return {
+        "release": record.release,
+        "release_regions": regions,
+        "numbers_differ": len({row["version"] for row in regions}) > 1,
+    }
+
+
 def api_version(context: dict[str, Any]) -> dict[str, Any]:
     data = dict(context["data"])
     data["regions"] = context["digests"]
     data["regions_disagree"] = context["regions_disagree"]
+    for key in ("release", "release_regions", "numbers_differ"):
+        data[key] = context[key]
     return data
 
 
@@ -208,3 +259,73 @@ def open_payload(path: Path, sha256: str) -> tuple[BinaryIO, int] | None:
         handle.close()
         return None
     return handle, status.st_size
+
+
+def _numbers_by_release(records: list[VersionRecord]) -> dict[str, dict[str, int]]:
+    """Release -> region -> the version number it has there."""
+    numbers: dict[str, dict[str, int]] = {}
+    for record in records:
+        if record.identity:
+            numbers.setdefault(record.identity, {})[record.region] = record.version
+    return numbers
+
+
+def group_rows(inventory: Inventory, group: str) -> list[dict[str, Any]]:
+    """A group's versions, newest first, each marked where its regions hold other artifacts under
+    the same number (``regions_disagree``) and where its release has another number in another
+    region (``numbers_differ``, with ``release_versions``: region -> number)."""
+    records: list[VersionRecord] = inventory.list_versions(group=group)
+    if not records:
+        raise NotFoundError(f"group {group!r} is not in the {inventory.name} inventory")
+    numbers = _numbers_by_release(records)
+    rows = []
+    for record in records:
+        row = record.summary()
+        same = {r.sha256 for r in records if r.version == record.version}
+        by_region = numbers.get(record.identity, {})
+        row.update(
+            regions_disagree=len(same) > 1,
+            release_versions=dict(sorted(by_region.items())),
+            numbers_differ=len(set(by_region.values())) > 1,
+        )
+        rows.append(row)
+    return sorted(rows, key=lambda r: (-r["version"], r["region"]))
+
+
+def details(data: dict[str, Any]) -> dict[str, Any]:
+    """What tells versions apart beyond their numbers: description, tags, who registered it."""
+    tags = data.get("tags")
+    by = data.get("registered_by")
+    return {
+        "description": _text(data.get("description")),
+        "tags": dict(sorted(tags.items())) if isinstance(tags, dict) else {},
+        "registered_by": by if isinstance(by, dict) else {},
+    }
+
+
+def with_details(inventory: Inventory, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (one page: listings carry no record) each with its version's :func:`details`."""
+    return [
+        {
+            **row,
+            **details(inventory.get_version(row["region"], row["group"], row["version"]).to_dict()),
+        }
+        for row in rows
+    ]
+
+
+def drifted_releases(rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, int]]]:
+    """The releases of :func:`group_rows` whose version numbers differ across regions, with the
+    number each region gave them."""
+    drifted = {row["release"]: row["release_versions"] for row in rows if row["numbers_differ"]}
+    return sorted(drifted.items())
+
+
+def registered_by_text(by: dict[str, Any]) -> str:
+    """Who registered a version and from where: ``user on host``, and the pipeline execution."""
+    text = _text(by.get("user")) or "unknown"
+    if by.get("host"):
+        text += f" on {by['host']}"
+    if by.get("pipeline_execution_id"):
+        text += f", pipeline execution {by['pipeline_execution_id']}"
+    return text

@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -39,10 +39,12 @@ from mimsreg.engine.inventory.base import (
     CreateOutcome,
     Inventory,
     Progress,
+    Tombstone,
     VersionRecord,
     initial_history,
 )
 from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
+from mimsreg.engine.inventory.lifecycle import edited_record
 from mimsreg.engine.inventory.local_schema import (
     MIGRATIONS,
     content_key,
@@ -72,7 +74,14 @@ _FILES = (
 
 _SUMMARY_COLUMNS = (
     "id, region, group_name, version, identity, sha256, artifact_uri, payload_uri, "
-    "approval_status, created_at"
+    "approval_status, created_at, json_extract(record, '$.model_owner') AS owner, "
+    "json_extract(record, '$.model_registration_domain') AS domain"
+)
+# The next number of a group in a region: past every version, deleted ones included.
+_NEXT_NUMBER = (
+    "SELECT COALESCE(MAX(version), 0) + 1 FROM (SELECT version FROM versions "
+    "WHERE region = ? AND group_name = ? UNION ALL SELECT version FROM tombstones "
+    "WHERE region = ? AND group_name = ?)"
 )
 
 
@@ -380,13 +389,8 @@ class LocalInventory(Inventory):
                     "VALUES (?, ?, ?, ?, ?)",
                     (plan.region, plan.group, record.get("description"), "{}", now),
                 )
-                number = int(
-                    connection.execute(
-                        "SELECT COALESCE(MAX(version), 0) + 1 FROM versions "
-                        "WHERE region = ? AND group_name = ?",
-                        (plan.region, plan.group),
-                    ).fetchone()[0]
-                )
+                where = (plan.region, plan.group)
+                number = int(connection.execute(_NEXT_NUMBER, where + where).fetchone()[0])
                 cursor = connection.execute(
                     "INSERT INTO versions (region, group_name, version, identity, sha256, size, "
                     "artifact_uri, payload_uri, approval_status, created_at, record) "
@@ -491,6 +495,108 @@ class LocalInventory(Inventory):
                 (row[0], status, actor, note, self._clock()),
             )
         return self.get_version(region, group, version)
+
+    # --- a version's life after registration --------------------------------------------------
+    def _version_row(
+        self, connection: sqlite3.Connection, region: str, group: str, version: int
+    ) -> sqlite3.Row:
+        row = connection.execute(
+            f"SELECT {_SUMMARY_COLUMNS}, record FROM versions "
+            "WHERE region = ? AND group_name = ? AND version = ?",
+            (region, group, version),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"{group}/{version} is not in region {region}")
+        return row  # type: ignore[no-any-return]
+
+    def update_version(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        *,
+        actor: str,
+        tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        description: str | None = None,
+    ) -> VersionRecord:
+        with self._write() as connection:
+            row = self._version_row(connection, region, group, version)
+            record = edited_record(json.loads(row["record"]), tags, remove_tags, description)
+            connection.execute(
+                "UPDATE versions SET record = ? WHERE id = ?", (canonical_json(record), row["id"])
+            )
+        return self.get_version(region, group, version)
+
+    def delete_version(
+        self, region: str, group: str, version: int, actor: str, note: str | None = None
+    ) -> Tombstone:
+        """The row goes, a tombstone stays (in one transaction); the artifact stays in the
+        store until ``gc`` finds no version referencing it."""
+        with self._write() as connection:
+            row = self._version_row(connection, region, group, version)
+            current = self._full_record(row)
+            tombstone = Tombstone(
+                region,
+                group,
+                version,
+                current.identity,
+                current.sha256,
+                self._clock(),
+                actor,
+                note,
+                current.approval_history,
+            )
+            history = [event.to_dict() for event in current.approval_history]
+            connection.execute(
+                "INSERT INTO tombstones (region, group_name, version, identity, sha256, record, "
+                "history, deleted_at, deleted_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    region,
+                    group,
+                    version,
+                    current.identity,
+                    current.sha256,
+                    row["record"],
+                    canonical_json(history),
+                    tombstone.deleted_at,
+                    actor,
+                    note,
+                ),
+            )
+            connection.execute("DELETE FROM approvals WHERE version_id = ?", (row["id"],))
+            connection.execute("DELETE FROM versions WHERE id = ?", (row["id"],))
+        return tombstone
+
+    def tombstone(self, region: str, group: str, version: int) -> Tombstone | None:
+        try:
+            rows = self._read(
+                "SELECT identity, sha256, history, deleted_at, deleted_by, note FROM tombstones "
+                "WHERE region = ? AND group_name = ? AND version = ?",
+                (region, group, version),
+            )
+        except InventoryError:
+            if self._read("SELECT name FROM sqlite_master WHERE name = 'tombstones'"):
+                raise
+            return None  # an older schema opened read-only: nothing was ever deleted with it
+        if not rows:
+            return None
+        row = rows[0]
+        history = tuple(
+            ApprovalEvent(str(e["status"]), str(e["actor"]), str(e["at"]), e.get("note"))
+            for e in json.loads(row["history"])
+        )
+        return Tombstone(
+            region,
+            group,
+            version,
+            row["identity"],
+            row["sha256"],
+            row["deleted_at"],
+            row["deleted_by"],
+            row["note"],
+            history,
+        )
 
     # --- garbage collection --------------------------------------------------------------------
     def _stored_files(self) -> list[StoredObject]:
@@ -632,6 +738,8 @@ class LocalInventory(Inventory):
             payload_uri=self._uri(row["payload_uri"]) if row["payload_uri"] else None,
             record=record or {},
             approval_history=history,
+            owner=str(row["owner"] or ""),
+            domain=str(row["domain"] or ""),
         )
 
     def _full_record(self, row: sqlite3.Row) -> VersionRecord:

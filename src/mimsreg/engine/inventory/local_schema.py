@@ -125,9 +125,30 @@ def _relative_locations(connection: sqlite3.Connection) -> None:
             )
 
 
+def _tombstones(connection: sqlite3.Connection) -> None:
+    """Schema 3: what the history keeps of a deleted version; its number is never given again."""
+    connection.execute(
+        """CREATE TABLE tombstones (
+            id INTEGER PRIMARY KEY,
+            region TEXT NOT NULL,
+            group_name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            identity TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            record TEXT NOT NULL,
+            history TEXT NOT NULL,
+            deleted_at TEXT NOT NULL,
+            deleted_by TEXT NOT NULL,
+            note TEXT,
+            UNIQUE (region, group_name, version)
+        )"""
+    )
+
+
 # Each entry moves the schema one version up, inside the opener's write transaction (all of them
 # or none); PRAGMA user_version records how far a file is.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_tables,
     _relative_locations,
+    _tombstones,
 )
