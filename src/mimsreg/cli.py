@@ -746,7 +746,12 @@ def list_command(
         only = regions[0] if regions and len(regions) == 1 else None
         records = inventory.list_versions(region=only, group=group)
         if regions and len(regions) > 1:
-            records = [record for record in records if record.region in regions]
+            # Regions in the order given, each region's versions in the backend's order.
+            order = {region: index for index, region in enumerate(regions)}
+            records = sorted(
+                (record for record in records if record.region in order),
+                key=lambda record: order[record.region],
+            )
         where = f"the {inventory.name} inventory"
     rows = [record.summary() for record in chosen.select(records)]
     scope = f" of group {group}" if group else ""
