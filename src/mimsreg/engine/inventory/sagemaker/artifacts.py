@@ -1,5 +1,15 @@
-"""Artifacts in S3: staged once per content (uploaded with per-part SHA-256 checksums that S3
-verifies, then copied server side to the other regions), verified at every destination.
+"""Artifacts in S3: the bytes stored are the bytes hashed, verified at every destination.
+
+One read of the file feeds the digest and the upload: each part is read once, fed in order to
+the whole file's SHA-256 and hashed on its own (its checksum, which S3 verifies on arrival), and
+the upload is completed only when the whole digest is the inspected one; otherwise it is aborted
+and nothing is stored under the digest. The other regions copy the verified object server side.
+
+Every object written, copied or found in place is verified by S3's SHA-256 checksum before a
+version may point at it: the object's digest when it was written whole; when written in parts
+(S3 has no whole-object SHA-256 for those), the SHA-256 of its parts' digests, which this process
+knows from its upload or reads off the local file's parts. An object that does not verify is
+never reused (it is written again), and one this process wrote or copied is removed.
 
 A region that waits for another region's upload runs ``while_waiting`` meanwhile (the caller
 writes its documents); copies under the multipart threshold are one CopyObject.
@@ -7,14 +17,19 @@ writes its documents); copies under the multipart threshold are one CopyObject.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import base64
+import concurrent.futures
+import contextlib
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mimsreg.engine.errors import InventoryError
 from mimsreg.engine.inventory.base import Progress
 from mimsreg.engine.inventory.sagemaker._base import (
     KEY_PREFIX,
+    MAX_PARTS,
     MULTIPART_CHUNK,
     SageMakerBase,
     _b64_sha256,
@@ -25,6 +40,95 @@ from mimsreg.engine.plan import RegionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+Part = tuple[dict[str, Any], bytes]  # CompleteMultipartUpload's entry, the part's SHA-256
+
+
+def part_size(size: int) -> int:
+    """The part size of an object of ``size`` bytes written in parts: 16 MiB, doubled until it
+    takes at most 10,000 parts (s3transfer's rule, so that uploads and managed copies cut the
+    same parts and their checksums agree)."""
+    chunk = MULTIPART_CHUNK
+    while -(-size // chunk) > MAX_PARTS:
+        chunk *= 2
+    return chunk
+
+
+def composite_checksum(part_digests: Sequence[bytes]) -> str:
+    """S3's SHA-256 checksum of an object written in parts: the SHA-256 of the parts' digests,
+    base64, then ``-<parts>``."""
+    digest = hashlib.sha256(b"".join(part_digests)).digest()
+    return f"{base64.b64encode(digest).decode('ascii')}-{len(part_digests)}"
+
+
+def same_checksum(reported: str, expected: str) -> bool:
+    """S3's ``ChecksumSHA256`` against the one expected; moto leaves out the ``-<parts>`` of a
+    composite checksum that AWS gives."""
+    base, _, parts = expected.partition("-")  # base64 has no "-"
+    return reported == expected or (bool(parts) and reported == base)
+
+
+def _read_parts(reader: BinaryIO, chunk: int, size: int) -> Iterator[bytes]:
+    """The file in parts of ``chunk`` bytes, and at most one byte past ``size`` (enough to tell
+    that it grew, not enough to read a file that grew without end)."""
+    left = size + 1
+    while left > 0:
+        data = reader.read(min(chunk, left))
+        if not data:
+            return
+        left -= len(data)
+        yield data
+
+
+def _changed(artifact: Path, plan: RegionPlan, size: int, digest: str) -> InventoryError | None:
+    """The error for a file whose bytes are not the inspected ones; None when they are."""
+    if size == plan.size and digest == plan.sha256:
+        return None
+    return InventoryError(
+        f"{str(artifact)!r} changed after it was inspected: sha256 {digest} ({size} bytes read) "
+        f"is not the inspected {plan.sha256} ({plan.size} bytes); nothing was stored under its "
+        "digest. Re-run to register the file as it is now"
+    )
+
+
+def file_checksum(artifact: Path, plan: RegionPlan) -> str:
+    """The composite checksum the file's bytes have in S3 when written in parts, read in one
+    pass that also checks them against the inspected digest (InventoryError if they differ)."""
+    whole, digests, size = hashlib.sha256(), [], 0
+    with artifact.open("rb") as reader:
+        for data in _read_parts(reader, part_size(plan.size), plan.size):
+            whole.update(data)
+            digests.append(hashlib.sha256(data).digest())
+            size += len(data)
+    changed = _changed(artifact, plan, size, whole.hexdigest())
+    if changed is not None:
+        raise changed
+    return composite_checksum(digests)
+
+
+def _send_part(
+    s3: S3Client,
+    where: tuple[str, str, str],
+    number: int,
+    data: bytes,
+    progress: Progress | None,
+) -> Part:
+    """UploadPart with the part's SHA-256: S3 refuses the part (BadDigest) if a byte differs."""
+    bucket, key, upload_id = where
+    digest = hashlib.sha256(data).digest()
+    checksum = base64.b64encode(digest).decode("ascii")
+    answer = s3.upload_part(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload_id,
+        PartNumber=number,
+        Body=data,
+        ChecksumAlgorithm="SHA256",  # as in PutObject: the value given is sent, and recorded
+        ChecksumSHA256=checksum,
+    )
+    if progress is not None:
+        progress(len(data))
+    return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}, digest
 
 
 class Artifacts(SageMakerBase):
@@ -38,36 +142,58 @@ class Artifacts(SageMakerBase):
                 return None
             raise
 
-    def _verify(self, head: Mapping[str, Any] | None, sha256: str, size: int, where: str) -> None:
-        """The object's size, recorded digest and (single-part) S3 checksum match the artifact."""
+    def _expected_checksum(self, plan: RegionPlan, artifact: Path) -> str:
+        """S3's SHA-256 checksum of the artifact as mimsreg writes it: its digest when written
+        whole; else its parts' composite, known from this process's upload or read off the file."""
+        if plan.size < MULTIPART_CHUNK:
+            return _b64_sha256(plan.sha256)
+        with self._staged:
+            known = self._checksums.get(plan.sha256)
+        if known is None:
+            known = file_checksum(artifact, plan)
+            with self._staged:
+                self._checksums[plan.sha256] = known
+        return known
+
+    @staticmethod
+    def _problems(
+        head: Mapping[str, Any] | None, plan: RegionPlan, expected: Callable[[], str]
+    ) -> list[str]:
+        """Why the object is not the artifact: size, recorded digest, S3's SHA-256 checksum
+        (``expected`` is asked only when the cheaper facts hold); [] when it is."""
         if head is None:
-            raise InventoryError(f"{where}: the object is missing after it was written")
+            return ["the object is missing"]
         problems = []
-        if int(head.get("ContentLength", -1)) != size:
-            problems.append(f"size {head.get('ContentLength')} is not {size}")
+        if int(head.get("ContentLength", -1)) != plan.size:
+            problems.append(f"size {head.get('ContentLength')} is not {plan.size}")
         recorded = (head.get("Metadata") or {}).get("sha256")
-        if recorded != sha256:
-            problems.append(f"recorded sha256 {recorded!r} is not {sha256}")
-        checksum = head.get("ChecksumSHA256")
-        # Objects written in parts carry a composite checksum (S3's hash of the part hashes,
-        # each part verified by S3 on arrival); below the multipart threshold the object was
-        # written whole and its checksum must equal the artifact's digest.
-        whole = size < MULTIPART_CHUNK and "-" not in str(checksum)
-        if checksum and whole and checksum != _b64_sha256(sha256):
-            problems.append("S3's SHA-256 checksum does not match the artifact")
+        if recorded != plan.sha256:
+            problems.append(f"recorded sha256 {recorded!r} is not {plan.sha256}")
         if problems:
-            raise InventoryError(f"{where}: digest verification failed: {'; '.join(problems)}")
+            return problems
+        reported = head.get("ChecksumSHA256")
+        if not reported:
+            problems.append("it has no SHA-256 checksum to verify its bytes by")
+        elif reported != _b64_sha256(plan.sha256) and not same_checksum(reported, expected()):
+            problems.append(f"S3's SHA-256 checksum {reported} is not the artifact's")
+        return problems
 
-    def _matches(self, head: Mapping[str, Any], plan: RegionPlan, where: str) -> bool:
-        """Whether an object already at the content-addressed key is the artifact.
-
-        One that is not (a damaged or foreign object) is written again, then verified.
-        """
-        try:
-            self._verify(head, plan.sha256, plan.size, where)
-        except InventoryError:
-            return False
-        return True
+    def _check_written(
+        self, s3: S3Client, bucket: str, key: str, plan: RegionPlan, expected: Callable[[], str]
+    ) -> None:
+        """Verify what this process just wrote or copied; if it is not the artifact, remove it
+        (only that object: If-Match on its ETag) so that nothing claims a digest it lacks."""
+        head = self._head(s3, bucket, key)
+        problems = self._problems(head, plan, expected)
+        if not problems:
+            return
+        if head is not None:
+            with contextlib.suppress(Exception):  # unreachable: the next writer replaces it
+                s3.delete_object(Bucket=bucket, Key=key, IfMatch=str(head.get("ETag")))
+        raise InventoryError(
+            f"{s3_uri(bucket, key)}: digest verification failed: {'; '.join(problems)} "
+            "(the object was removed)"
+        )
 
     def _extra_args(self, plan: RegionPlan, spec_kms: str | None) -> dict[str, Any]:
         extra: dict[str, Any] = {"Metadata": {"sha256": plan.sha256}, "ChecksumAlgorithm": "SHA256"}
@@ -75,15 +201,109 @@ class Artifacts(SageMakerBase):
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=spec_kms)
         return extra
 
-    def _transfer_config(self) -> Any:
+    def _transfer_config(self, size: int) -> Any:
         from boto3.s3.transfer import TransferConfig
 
         return TransferConfig(
             multipart_threshold=MULTIPART_CHUNK,
-            multipart_chunksize=MULTIPART_CHUNK,
+            multipart_chunksize=part_size(size),
             max_concurrency=self._max_concurrency,
             use_threads=True,
         )
+
+    def _upload(
+        self,
+        s3: S3Client,
+        bucket: str,
+        key: str,
+        plan: RegionPlan,
+        artifact: Path,
+        extra: dict[str, Any],
+        progress: Progress | None,
+    ) -> str:
+        """Write the artifact from one read of the file, if that read is the inspected bytes;
+        returns the object's expected checksum."""
+        if plan.size >= MULTIPART_CHUNK:
+            return self._upload_parts(s3, (bucket, key), plan, artifact, extra, progress)
+        with artifact.open("rb") as reader:
+            data = reader.read(plan.size + 1)
+        changed = _changed(artifact, plan, len(data), hashlib.sha256(data).hexdigest())
+        if changed is not None:
+            raise changed
+        checksum = _b64_sha256(plan.sha256)  # S3 refuses the body (BadDigest) if it differs
+        # With ChecksumAlgorithm too (in ``extra``): botocore sends the value given rather than
+        # computing one, and moto records a checksum only when the algorithm is named.
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ChecksumSHA256=checksum, **extra)
+        if progress is not None:
+            progress(len(data))
+        return checksum
+
+    def _upload_parts(
+        self,
+        s3: S3Client,
+        destination: tuple[str, str],
+        plan: RegionPlan,
+        artifact: Path,
+        extra: dict[str, Any],
+        progress: Progress | None,
+    ) -> str:
+        """A multipart upload completed only if the parts read hash to the inspected digest;
+        aborted otherwise (and on any error), so nothing is stored under a wrong digest."""
+        bucket, key = destination
+        created = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)
+        where = (bucket, key, str(created["UploadId"]))
+        try:
+            parts, size, digest = self._send_parts(s3, where, plan, artifact, progress)
+            changed = _changed(artifact, plan, size, digest)
+            if changed is not None:
+                raise changed
+            s3.complete_multipart_upload(
+                Bucket=bucket,
+                Key=key,
+                UploadId=where[2],
+                MultipartUpload={"Parts": [entry for entry, _ in parts]},  # type: ignore[misc]
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # else `mimsreg gc` aborts it
+                s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=where[2])
+            raise
+        checksum = composite_checksum([digest for _, digest in parts])
+        with self._staged:
+            self._checksums[plan.sha256] = checksum
+        return checksum
+
+    def _send_parts(
+        self,
+        s3: S3Client,
+        where: tuple[str, str, str],
+        plan: RegionPlan,
+        artifact: Path,
+        progress: Progress | None,
+    ) -> tuple[list[Part], int, str]:
+        """Read the file once, in order, into the whole digest; send each part from a pool of
+        ``max_concurrency`` threads, with at most that many parts in memory."""
+        whole, size = hashlib.sha256(), 0
+        futures: list[concurrent.futures.Future[Part]] = []
+        pending: set[concurrent.futures.Future[Part]] = set()
+        pool = concurrent.futures.ThreadPoolExecutor(self._max_concurrency, "mimsreg-part")
+        try:
+            with artifact.open("rb") as reader:
+                parts = _read_parts(reader, part_size(plan.size), plan.size)
+                for number, data in enumerate(parts, start=1):
+                    whole.update(data)
+                    size += len(data)
+                    futures.append(pool.submit(_send_part, s3, where, number, data, progress))
+                    pending.add(futures[-1])
+                    while len(pending) >= self._max_concurrency:
+                        done, pending = concurrent.futures.wait(
+                            pending, return_when=concurrent.futures.FIRST_COMPLETED
+                        )
+                        for future in done:
+                            future.result()  # a failed part stops the reading
+            results = [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return results, size, whole.hexdigest()
 
     def _stage_artifact(
         self,
@@ -100,8 +320,12 @@ class Artifacts(SageMakerBase):
         region, bucket, key = plan.region, self._bucket(plan), KEY_PREFIX + plan.artifact_key
         where = s3_uri(bucket, key)
         s3 = self._s3(region)
+
+        def expected() -> str:
+            return self._expected_checksum(plan, artifact)
+
         head = self._head(s3, bucket, key)
-        if head is not None and self._matches(head, plan, where):
+        if head is not None and not self._problems(head, plan, expected):
             with self._staged:
                 self._sources.setdefault(plan.sha256, (region, bucket))
                 self._staged.notify_all()
@@ -112,15 +336,8 @@ class Artifacts(SageMakerBase):
         extra = self._extra_args(plan, kms_key_id)
         if source is None:  # this thread uploads; the others will copy from here
             try:
-                s3.upload_file(
-                    str(artifact),
-                    bucket,
-                    key,
-                    ExtraArgs=extra,
-                    Config=self._transfer_config(),
-                    Callback=progress,
-                )
-                self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
+                checksum = self._upload(s3, bucket, key, plan, artifact, extra, progress)
+                self._check_written(s3, bucket, key, plan, lambda: checksum)
             except BaseException:
                 with self._staged:
                     self._uploading.discard(plan.sha256)
@@ -131,8 +348,23 @@ class Artifacts(SageMakerBase):
                 self._uploading.discard(plan.sha256)
                 self._staged.notify_all()
             return where
-        source_region, source_bucket = source
-        extra["MetadataDirective"] = "REPLACE"
+        self._copy(s3, source, (bucket, key), plan, extra, progress)
+        self._check_written(s3, bucket, key, plan, expected)
+        return where
+
+    def _copy(
+        self,
+        s3: S3Client,
+        source: tuple[str, str],
+        destination: tuple[str, str],
+        plan: RegionPlan,
+        extra: dict[str, Any],
+        progress: Progress | None,
+    ) -> None:
+        """Server side, from the region holding a verified copy; S3 computes the destination's
+        checksum from the bytes it copies (in the same parts as an upload)."""
+        (source_region, source_bucket), (bucket, key) = source, destination
+        extra = {**extra, "MetadataDirective": "REPLACE"}
         if plan.size < MULTIPART_CHUNK:
             # What the managed copy does below its multipart threshold, minus the HeadObject it
             # sends first to learn the size we already know: one round trip fewer per region.
@@ -141,18 +373,16 @@ class Artifacts(SageMakerBase):
             )
             if progress is not None:
                 progress(plan.size)
-        else:
-            s3.copy(
-                {"Bucket": source_bucket, "Key": key},
-                bucket,
-                key,
-                ExtraArgs=extra,
-                SourceClient=self._s3(source_region),
-                Config=self._transfer_config(),
-                Callback=progress,
-            )
-        self._verify(self._head(s3, bucket, key), plan.sha256, plan.size, where)
-        return where
+            return
+        s3.copy(
+            {"Bucket": source_bucket, "Key": key},
+            bucket,
+            key,
+            ExtraArgs=extra,
+            SourceClient=self._s3(source_region),
+            Config=self._transfer_config(plan.size),
+            Callback=progress,
+        )
 
     def _claim_source(
         self, sha256: str, while_waiting: Callable[[], object] | None = None
