@@ -11,7 +11,7 @@ LINT_DIRS := $(wildcard src tests bench reliability examples scripts)
 export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help install test check lint format typecheck imports demo bench bench-local bench-inspect \
+.PHONY: help install test test-fast check lint format typecheck imports demo bench bench-local bench-inspect \
 	bench-pipeline bench-regions bench-staging bench-lookup chromium clean reliability \
 	install-v3 test-pipelines-v3 typecheck-v3 check-v3 bench-pipeline-v3
 
@@ -33,6 +33,10 @@ SDK_DEFAULTS := tests/pipeline/sdk-defaults-telemetry-opt-out.yaml
 test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %); pipeline step on SDK v2
 	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
 	  $(PY) -m pytest --cov --cov-report=term
+
+test-fast: $(STAMP) chromium  ## the inner loop: every test not marked slow, no coverage
+	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
+	  $(PY) -m pytest -m "not slow" -q
 
 # SageMaker Python SDK v3 cannot share an environment with v2: the pipeline step's tests against it
 # run in .venv-v3 (`make check-v3`; CI runs it after `make test`).
@@ -85,18 +89,29 @@ imports: $(STAMP)  ## the layer contracts (import-linter)
 
 check: lint typecheck imports test  ## every check CI runs
 
+# The demo has its own small environment (.venv-demo): mimsreg with the `demo` extra only, not the
+# dev toolchain `make test` needs.
+DEMO_VENV ?= .venv-demo
+DEMO_BIN := $(DEMO_VENV)/bin
+DEMO_STAMP := $(DEMO_VENV)/.installed-demo
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_BIN)/python -m pip install --quiet --upgrade pip
+	$(DEMO_BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
 DEMO_HOME ?= examples/build/mimsreg-home
 DEMO_MODEL := examples/build/model.tar.gz
-demo: $(STAMP)  ## build the demo model and register it in a local inventory (examples/build)
-	$(PY) examples/build_demo_model.py -o $(DEMO_MODEL)
-	$(BIN)/mimsreg validate examples/config.yaml
-	$(BIN)/mimsreg inspect $(DEMO_MODEL) --config examples/config.yaml
-	$(BIN)/mimsreg check $(DEMO_MODEL) --config examples/config.yaml
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU --check
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg list
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
-	MIMSREG_HOME=$(DEMO_HOME) $(BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
+demo: $(DEMO_STAMP)  ## build the demo model and register it in a local inventory (examples/build)
+	$(DEMO_BIN)/python examples/build_demo_model.py -o $(DEMO_MODEL)
+	$(DEMO_BIN)/mimsreg validate examples/config.yaml
+	$(DEMO_BIN)/mimsreg inspect $(DEMO_MODEL) --config examples/config.yaml
+	$(DEMO_BIN)/mimsreg check $(DEMO_MODEL) --config examples/config.yaml
+	MIMSREG_HOME=$(DEMO_HOME) $(DEMO_BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU --check
+	MIMSREG_HOME=$(DEMO_HOME) $(DEMO_BIN)/mimsreg register $(DEMO_MODEL) --config examples/config.yaml --region NA,EU
+	MIMSREG_HOME=$(DEMO_HOME) $(DEMO_BIN)/mimsreg list
+	MIMSREG_HOME=$(DEMO_HOME) $(DEMO_BIN)/mimsreg show BuyerSellerMessaging-FraudDetection/1 --region us-east-1
+	MIMSREG_HOME=$(DEMO_HOME) $(DEMO_BIN)/mimsreg approve BuyerSellerMessaging-FraudDetection/1 --region us-east-1 --note "make demo"
 
 
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
@@ -128,7 +143,7 @@ reliability-fuzz: $(STAMP)  ## Hypothesis: 10,000 config files, 3,000 mutated ar
 	$(PY) reliability/fuzz.py --configs $(FUZZ_CONFIGS) --archives $(FUZZ_ARCHIVES) --seed $(FUZZ_SEED)
 
 clean:  ## remove the virtualenv and caches
-	rm -rf $(VENV) $(VENV_V3) .pytest_cache .mypy_cache .mypy_cache-v3 .ruff_cache .coverage build dist src/*.egg-info
+	rm -rf $(VENV) $(VENV_V3) $(DEMO_VENV) .pytest_cache .mypy_cache .mypy_cache-v3 .ruff_cache .coverage build dist src/*.egg-info
 
 bench-local: $(STAMP)  ## local inventory: overhead per version at 10,000 versions, list latency
 	$(PY) bench/bench_local_inventory.py

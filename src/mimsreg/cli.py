@@ -65,16 +65,26 @@ def handles_errors(command: F) -> F:
     return cast(F, wrapper)
 
 
-def load_config(path: Path) -> ModelRegistrationConfig:
-    """Load a configuration file, printing its placeholder warnings once on stderr."""
-    from mimsreg.config import ModelRegistrationConfig, PlaceholderWarning
+def load_config(path: Path, *, strict: bool = False) -> ModelRegistrationConfig:
+    """Load a configuration file, printing its warnings (placeholders, the original framework's
+    ignored fields) once each on stderr."""
+    return config_and_warnings(path, strict=strict)[0]
+
+
+def config_and_warnings(
+    path: Path, *, strict: bool = False
+) -> tuple[ModelRegistrationConfig, list[str]]:
+    """A configuration file loaded, and the warnings it gave, each printed once on stderr."""
+    from mimsreg.config import ModelRegistrationConfig, OriginFieldsWarning, PlaceholderWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlaceholderWarning)
-        config = ModelRegistrationConfig.from_file(path)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    return config
+        warnings.simplefilter("always", OriginFieldsWarning)
+        config = ModelRegistrationConfig.from_file(path, strict=strict)
+    messages = list(dict.fromkeys(str(warning.message) for warning in caught))
+    for message in messages:
+        click.echo(f"warning: {message}", err=True)
+    return config, messages
 
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
@@ -141,10 +151,19 @@ def cli() -> None:
 @cli.command()
 @config_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the validated configuration as JSON.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the original pipeline framework's fields (author, pipeline_name, ...) instead "
+    "of ignoring them with a warning.",
+)
 @handles_errors
-def validate(config_path: Path, as_json: bool) -> None:
-    """Validate a configuration file; print every error as 'field: message' (exit 2)."""
-    config = load_config(config_path)
+def validate(config_path: Path, as_json: bool, strict: bool) -> None:
+    """Validate a configuration file; print every error as 'field: message' (exit 2).
+
+    Also reads a pipeline configuration the original framework saved (its registration step).
+    """
+    config, messages = config_and_warnings(config_path, strict=strict)
     if as_json:
         data = config.model_dump(mode="json")
         data["resolved"] = {
@@ -152,7 +171,7 @@ def validate(config_path: Path, as_json: bool) -> None:
             "model_package_group_name": config.resolved_group_name,
             "load_test_instance_types": config.resolved_load_test_instance_types,
         }
-        data["warnings"] = config.placeholder_warnings()
+        data["warnings"] = messages
         echo_json(data)
         return
     inputs = len(config.source_model_inference_input_variable_list)
@@ -523,6 +542,9 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<15} {value}")
+    origin = data.get("promoted_from")
+    if isinstance(origin, dict):
+        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []
@@ -632,6 +654,39 @@ def gc_command(
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A token file is a line; anything bigger (or a FIFO, a device) is not one.
+TOKEN_FILE_MAX_BYTES = 4096
+
+
+def _token_of(token: str | None, token_file: Path | None) -> str | None:
+    """The UI token from --token or --token-file (at most one), checked by the UI's rule."""
+    from mimsreg.errors import BadInputError
+    from mimsreg.ui.guard import valid_token
+
+    if token is not None and token_file is not None:
+        raise BadInputError("give --token or --token-file, not both")
+    if token is not None:
+        return valid_token(token, "--token")
+    if token_file is None:
+        return None
+    source = f"--token-file {str(token_file)!r}"
+    try:
+        if not token_file.is_file():
+            raise BadInputError(f"{source}: not a regular file")
+        if token_file.stat().st_size > TOKEN_FILE_MAX_BYTES:
+            raise BadInputError(f"{source}: over {TOKEN_FILE_MAX_BYTES} bytes")
+        text = token_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{source}: cannot read it: {exc}") from exc
+    return valid_token(text, source)
+
+
+def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> str:
+    """The URL to open: the bound address, or for a wildcard bind the first extra host name."""
+    if host in ("0.0.0.0", "::", ""):
+        host = next((name for name in allowed if name not in LOOPBACK_HOSTS), "127.0.0.1")
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
 @cli.command()
@@ -643,27 +698,74 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
     is_flag=True,
     help="Offer approve/reject on the version page (with a confirmation step).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this Host name (repeatable); loopback names and --host always are.",
+)
+@click.option(
+    "--token",
+    envvar="MIMSREG_UI_TOKEN",
+    metavar="TOKEN",
+    help="Require this token on every request (16+ URL-safe characters); env MIMSREG_UI_TOKEN.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="PATH",
+    help="Read the token from this file (kept out of the process list).",
+)
 @handles_errors
-def ui(inventory_uri: str, host: str, port: int, allow_writes: bool) -> None:
-    """Serve a web page and JSON API (/api/...) over the inventory; read only by default."""
+def ui(
+    inventory_uri: str,
+    host: str,
+    port: int,
+    allow_writes: bool,
+    allowed_hosts: tuple[str, ...],
+    token: str | None,
+    token_file: Path | None,
+) -> None:
+    """Serve a web page and JSON API (/api/...) over the inventory; read only by default.
+
+    Answers only to loopback Host names, --host and --allowed-host (400 otherwise, against DNS
+    rebinding). Listening beyond loopback with --allow-writes needs --token or --token-file.
+    """
     from mimsreg.engine.inventory import open_inventory
-    from mimsreg.errors import MissingDependencyError
+    from mimsreg.errors import BadInputError, MissingDependencyError
 
     try:
         import uvicorn
 
         from mimsreg.ui import create_app
+        from mimsreg.ui.guard import exposure_problem, is_loopback, normalise_host, served_hosts
     except ImportError as exc:
         raise MissingDependencyError(
             f"mimsreg ui needs the 'ui' extra ({exc.name!r} is missing): pip install 'mimsreg[ui]'"
         ) from exc
-    # Against DNS rebinding: on a loopback address, answer only to loopback host names.
-    hosts = [*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]
-    allowed = sorted(set(hosts)) if host in LOOPBACK_HOSTS else None
+    try:
+        extra = [normalise_host(name) for name in allowed_hosts]
+        hosts = served_hosts(host, extra)
+    except ValueError as exc:
+        raise BadInputError(f"--allowed-host/--host: {exc}") from exc
+    secret = _token_of(token, token_file)
+    problem = exposure_problem(host, allow_writes, secret)
+    if problem:
+        raise BadInputError(problem)
+    if not is_loopback(host):
+        risk = (
+            "over plain HTTP: the token crosses the network readable; put TLS in front"
+            if secret
+            else "without a token: anyone who can reach it can read the inventory"
+        )
+        click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
     with open_inventory(inventory_uri) as inventory:
-        app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=allowed)
+        app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
-        click.echo(f"mimsreg ui on http://{host}:{port}/ ({inventory.name} inventory, {mode})")
+        link = _ui_url(host, port, extra, secret)
+        click.echo(f"mimsreg ui on {link} ({inventory.name} inventory, {mode})")
+        click.echo(f"answering to Host: {', '.join(hosts)}", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -970,6 +1072,114 @@ def _print_report(report: CheckReport) -> None:
         click.echo(f"passed: {len(report.samples)} sample(s) in {report.duration_seconds:.1f} s")
     else:
         click.echo(f"failed: {failed} of {len(report.samples)} sample(s)")
+
+
+@cli.command()
+@click.argument("reference", metavar="GROUP/VERSION")
+@click.option(
+    "--from",
+    "from_uri",
+    required=True,
+    metavar="URI",
+    help="Inventory holding the version: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+)
+@click.option("--to", "to_uri", required=True, metavar="URI", help="Inventory to copy it to.")
+@click.option(
+    "--from-region",
+    default=None,
+    metavar="REGION",
+    help="The version's region in the source (needed when it is in several).",
+)
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Target region (repeatable, or comma-separated); default: the source's region.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
+    default=None,
+    help="Approval status in the target; default: the source's.",
+)
+@click.option(
+    "--bucket",
+    default=None,
+    metavar="NAME",
+    help="SageMaker target: each region's S3 bucket, a name or a name with '{region}'.",
+)
+@click.option(
+    "--kms-key-id",
+    default=None,
+    metavar="KEY",
+    help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
+)
+@click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
+@json_option
+@handles_errors
+def promote(
+    reference: str,
+    from_uri: str,
+    to_uri: str,
+    from_region: str | None,
+    region_values: tuple[str, ...],
+    status: str | None,
+    bucket: str | None,
+    kms_key_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Copy a version, with its artifact, payload, record and approval history, to another
+    inventory (local → SageMaker in many regions, a region to another, SageMaker → local).
+
+    Idempotent: the version keeps its identity, so a re-run is 'unchanged'. Exit 0 when every
+    region is created or unchanged, 1 when one failed, 2 for bad input (nothing written).
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.promote import Source, promote
+    from mimsreg.engine.spec import ApprovalStatus
+
+    if to_uri == "sagemaker" and bucket is None and not dry_run:
+        raise BadInputError(
+            "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
+            "with {region} (mimsreg-models-{region})"
+        )
+    chosen = ApprovalStatus(status).value if status else None
+    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+        region, group, version = _locate(inventory, reference, from_region)
+        source = Source(inventory, from_uri, region, group, version)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            promotion = promote(
+                source,
+                lambda targets: open_inventory(to_uri, regions=targets),
+                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                context=current_context(),
+                status=chosen,
+                bucket=bucket,
+                kms_key_id=kms_key_id,
+                dry_run=dry_run,
+                progress=lambda phase, total: byte_progress(phase, total),
+            )
+    _echo_warnings(caught)
+    rows = [result.to_dict() for result in promotion.results]
+    if as_json:
+        echo_json(rows)
+    else:
+        click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
+        echo_table(
+            [{**row, "sha256": row["sha256"][:12]} for row in rows],
+            ["region", "group", "version", "status", "sha256", "id"],
+        )
+        for result in promotion.results:
+            if result.error:
+                click.echo(f"error: {result.region}: {result.error}", err=True)
+        if dry_run:
+            click.echo("dry run: the source was read and verified; nothing was written")
+    if not promotion.ok:
+        sys.exit(EXIT_FAILED)
 
 
 def main() -> None:

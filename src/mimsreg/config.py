@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,8 +17,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
+    computed_field,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -48,13 +53,16 @@ from mimsreg.errors import ConfigError, FieldError
 
 __all__ = [
     "DEFAULT_FRAMEWORK_VERSIONS",
+    "ORIGIN_IGNORED_FIELDS",
     "REGION_CODES",
     "ApprovalStatus",
     "Framework",
     "ModelRegistrationConfig",
+    "OriginFieldsWarning",
     "PlaceholderWarning",
     "VariableType",
     "config_errors",
+    "create_inference_variable_list",
     "derive_group_name",
     "normalise_region",
 ]
@@ -71,6 +79,73 @@ _INSTANCE_TYPE_PATTERN = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 class PlaceholderWarning(UserWarning):
     """A configuration value is still the seed's placeholder (``model_owner="team id"``)."""
+
+
+class OriginFieldsWarning(UserWarning):
+    """A configuration carries fields of the original pipeline framework, which mimsreg ignores."""
+
+
+# What configurations written for the original step carry besides the registration fields: the
+# base pipeline fields of its framework (``BasePipelineConfig`` in ``config_base.py``, every
+# version) and the one field of its registration config mimsreg has no use for. Accepted so those
+# files and that code run unchanged, ignored with one warning naming them (an error when strict).
+# Where each comes from: docs/migration.md.
+ORIGIN_IGNORED_FIELDS: tuple[str, ...] = (
+    "author",
+    "service_name",
+    "pipeline_name",
+    "pipeline_description",
+    "pipeline_version",
+    "pipeline_s3_loc",
+    "model_class",
+    "current_date",
+    "py_version",
+    "aws_region",
+    "input_names",
+    "output_names",
+    "use_large_instance",
+)
+# The validation context key that makes those fields errors (``from_file(..., strict=True)``).
+STRICT_ORIGIN = "mimsreg_strict_origin"
+_ABSENT: Any = object()
+
+
+def origin_warning(names: Sequence[str]) -> str:
+    """The one warning a configuration with the original's base pipeline fields gets."""
+    return (
+        f"ignored {len(names)} field(s) of the original pipeline framework that mimsreg does not "
+        f"use: {', '.join(names)} (see docs/migration.md; --strict refuses them)"
+    )
+
+
+def create_inference_variable_list(
+    numeric_fields: Sequence[str] | None = None,
+    text_fields: Sequence[str] | None = None,
+    output_format: str = "dict",
+) -> dict[str, VariableType] | list[list[str]]:
+    """The original's helper: input variables from a list of NUMERIC and a list of TEXT names,
+    numeric first, as a mapping name → type (``"dict"``) or ``[name, type]`` pairs (``"list"``).
+
+    Raises ``ValueError`` as the original did: a name that is no string, a name in both lists, an
+    unknown ``output_format``; and, as mimsreg checks every list, a name given twice.
+    """
+    numeric, text = list(numeric_fields or []), list(text_fields or [])
+    for name in [*numeric, *text]:
+        if not isinstance(name, str):
+            raise ValueError(f"field names must be strings, got {type(name).__name__} {name!r}")
+    both = sorted(set(numeric) & set(text))
+    if both:
+        raise ValueError(f"fields cannot be both numeric and text: {both!r}")
+    repeated = sorted({name for name in [*numeric, *text] if [*numeric, *text].count(name) > 1})
+    if repeated:
+        raise ValueError(f"field(s) listed more than once: {repeated!r}")
+    if output_format not in ("dict", "list"):
+        raise ValueError(f"output_format must be 'dict' or 'list', got {output_format!r}")
+    pairs = [(name, VariableType.NUMERIC) for name in numeric]
+    pairs += [(name, VariableType.TEXT) for name in text]
+    if output_format == "dict":
+        return dict(pairs)
+    return [[name, kind.value] for name, kind in pairs]
 
 
 VariableList = dict[str, VariableType]
@@ -147,6 +222,21 @@ def _kms_key_problem(key: str, region: str | None) -> str | None:
             f"give a key of {region} (for a multi-Region key, the ARN of its replica in {region})"
         )
     return None
+
+
+def _check_aws_region(value: Any, region: str) -> None:
+    """The original derived ``aws_region`` from ``region``; one saying otherwise is a conflict."""
+    try:
+        named = normalise_region(value) if isinstance(value, str) else None
+    except ValueError:
+        named = None
+    if named is None:
+        raise ValueError(f"aws_region: {value!r} is not an AWS region name")
+    if named != region:
+        raise ValueError(
+            f"aws_region: {value!r} contradicts region {region!r}; mimsreg uses region: set "
+            "region to the AWS region meant (aws_region is then ignored)"
+        )
 
 
 def _check_instance_type(value: str) -> str:
@@ -314,6 +404,7 @@ class ModelRegistrationConfig(BaseModel):
 
     # ------------------------------------------------------------------------------------------
     _FILE_SUFFIXES: ClassVar[tuple[str, ...]] = (".yaml", ".yml", ".json")
+    _input_format: str = PrivateAttr(default="dict")
 
     @field_validator("model_registration_objective", "model_registration_domain", "model_owner")
     @classmethod
@@ -498,6 +589,35 @@ class ModelRegistrationConfig(BaseModel):
             raise ValueError("; ".join(problems))
         return keys
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _origin_fields(
+        cls,
+        data: Any,
+        handler: ModelWrapValidatorHandler[ModelRegistrationConfig],
+        info: ValidationInfo,
+    ) -> ModelRegistrationConfig:
+        """The original's base pipeline fields set aside (kept, to fail as unknown, when strict)
+        and the derived ``variable_schema`` of a dump taken back; both checked against the
+        validated configuration."""
+        if not isinstance(data, Mapping):
+            return handler(data)
+        strict = bool(info.context and info.context.get(STRICT_ORIGIN))
+        values = dict(data)
+        ignored = {} if strict else {n: values.pop(n) for n in ORIGIN_IGNORED_FIELDS if n in values}
+        schema = values.pop("variable_schema", _ABSENT)
+        config = handler(values)
+        if schema is not _ABSENT and schema != config.variable_schema:
+            raise ValueError(
+                "variable_schema: it is derived from the variable lists and differs from theirs; "
+                "leave it out or make the lists say the same"
+            )
+        if "aws_region" in ignored:
+            _check_aws_region(ignored["aws_region"], config.region)
+        if ignored:
+            warnings.warn(origin_warning(list(ignored)), OriginFieldsWarning, stacklevel=2)
+        return config
+
     @model_validator(mode="after")
     def _warn_placeholders(self) -> ModelRegistrationConfig:
         for message in self.placeholder_warnings():
@@ -563,32 +683,80 @@ class ModelRegistrationConfig(BaseModel):
         """The variable schema in the seed's JSON shape, variables in their configured order."""
         return self.to_spec().variable_schema()
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The variable schema in the seed's JSON shape (derived, in every dump)."
+    )
+    @property
+    def variable_schema(self) -> dict[str, Any]:
+        """The original's property: :meth:`get_variable_schema`, also in ``model_dump()``."""
+        return self.get_variable_schema()
+
+    @field_serializer("source_model_inference_input_variable_list", mode="wrap")
+    def _dump_inputs(self, value: VariableList, handler: SerializerFunctionWrapHandler) -> Any:
+        # The form the original's setter was asked to store (output_format="list"), in dumps.
+        if self._input_format == "list":
+            return [[name, kind.value] for name, kind in value.items()]
+        return handler(value)
+
+    def set_source_model_inference_input_variable_list(
+        self,
+        numeric_fields: Sequence[str] | None = None,
+        text_fields: Sequence[str] | None = None,
+        output_format: str = "dict",
+    ) -> None:
+        """The original's setter: the input variables from a list of NUMERIC and a list of TEXT
+        names (numeric first), replacing the current ones.
+
+        The one method that changes a configuration in place, as the original's code expects:
+        the whole configuration is validated again with the new inputs (names, sample values)
+        and nothing changes when that fails (``ValueError``). The attribute stays the ordered
+        mapping name → type whatever ``output_format`` says; ``"list"`` makes ``model_dump()``
+        give ``[name, type]`` pairs, as the original stored them.
+        """
+        variables = create_inference_variable_list(numeric_fields, text_fields, output_format)
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values["source_model_inference_input_variable_list"] = variables
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PlaceholderWarning)  # said when it was made
+            fresh = type(self).model_validate(values)
+        self.__dict__.update(fresh.__dict__)
+        self._input_format = output_format
+
     # --- loading ------------------------------------------------------------------------------
     @classmethod
     def from_mapping(
-        cls, data: Mapping[str, Any], source: str | None = None
+        cls, data: Mapping[str, Any], source: str | None = None, *, strict: bool = False
     ) -> ModelRegistrationConfig:
-        """Validate a mapping of field names; raise :class:`ConfigError` with every error."""
+        """Validate a mapping of field names; raise :class:`ConfigError` with every error.
+
+        ``strict``: the original framework's base pipeline fields (:data:`ORIGIN_IGNORED_FIELDS`)
+        are errors instead of being ignored with an :class:`OriginFieldsWarning`.
+        """
         try:
-            return cls.model_validate(dict(data))
+            return cls.model_validate(dict(data), context={STRICT_ORIGIN: strict})
         except ValidationError as exc:
             raise ConfigError(config_errors(exc), source=source) from exc
         except RecursionError as exc:  # values nested thousands deep
             raise ConfigError([FieldError("(config)", TOO_DEEP)], source=source) from exc
 
     @classmethod
-    def from_file(cls, path: str | Path) -> ModelRegistrationConfig:
-        """Load a YAML or JSON file whose keys are the field names.
+    def from_file(cls, path: str | Path, *, strict: bool = False) -> ModelRegistrationConfig:
+        """Load a YAML or JSON file whose keys are the field names, or a pipeline configuration
+        the original framework saved (``{"configuration": {"shared", "specific"}, "metadata":
+        {"config_types"}}``), of which the registration step's fields are taken.
 
-        Relative ``source_dir`` paths are taken relative to the file's folder.
+        Relative ``source_dir`` paths are taken relative to the file's folder. ``strict``: as
+        :meth:`from_mapping`.
         """
         path = Path(path)
         data = load_mapping(path)
+        if "configuration" in data and "metadata" in data:
+            data = saved_registration_fields(data, str(path))
         source_dir = data.get("source_dir")
         is_local = isinstance(source_dir, str) and not source_dir.startswith("s3://")
         if is_local and not Path(str(source_dir)).is_absolute():
             data["source_dir"] = str(path.parent / str(source_dir))
-        return cls.from_mapping(data, source=str(path))
+        return cls.from_mapping(data, source=str(path), strict=strict)
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
@@ -611,12 +779,80 @@ def config_errors(exc: ValidationError) -> list[FieldError]:
         message = message.removeprefix("Value error, ")
         if error["type"] == "missing":
             message = "is required"
+        elif error["type"] == "extra_forbidden" and field in ORIGIN_IGNORED_FIELDS:
+            message = (
+                "is a field of the original pipeline framework that mimsreg does not use "
+                "(ignored with a warning unless strict)"
+            )
         elif error["type"] == "extra_forbidden":
             message = "is not a known field (check its spelling)"
+        elif field == "(config)" and message.partition(": ")[0] in _CHECKED_ACROSS:
+            field, _, message = message.partition(": ")
         elif error["type"] == "enum":
             message = f"{message}, got {error['input']!r}"
         result.append(FieldError(field, message))
     return result
+
+
+# Fields checked against the validated configuration as a whole (their errors name them).
+_CHECKED_ACROSS = frozenset({"aws_region", "variable_schema"})
+
+# The original framework's names of its registration config class, over its versions.
+ORIGIN_REGISTRATION_CLASSES = frozenset({"ModelRegistrationConfig", "RegistrationConfig"})
+# Type markers its later serializer put in each step's section.
+_ORIGIN_MARKERS = frozenset({"__model_type__", "__model_module__"})
+
+
+def saved_registration_fields(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The registration step's fields of a pipeline configuration the original saved.
+
+    Its layout (``merge_and_save_configs``): ``metadata.config_types`` maps each step name to
+    its config class; ``configuration.shared`` holds values common to several steps and
+    ``configuration.specific`` each step's own. As the original's ``load_configs`` did, the
+    step's fields are the shared values of fields it has, then its specific ones; every
+    specific key must be known (a typo fails). ``configuration.processing`` belongs to
+    processing steps, which the registration step of the seed's era was not.
+    """
+    configuration, metadata = data.get("configuration"), data.get("metadata")
+    if not isinstance(configuration, Mapping) or not isinstance(metadata, Mapping):
+        raise _file_error(source, "'configuration' and 'metadata' must be mappings")
+    types = metadata.get("config_types")
+    if not isinstance(types, Mapping):
+        raise _file_error(source, "metadata.config_types must map step names to config classes")
+    steps = [step for step, name in types.items() if name in ORIGIN_REGISTRATION_CLASSES]
+    if len(steps) != 1:
+        found = ", ".join(f"{step} ({name})" for step, name in types.items()) or "none"
+        raise _file_error(
+            source,
+            f"metadata.config_types must name exactly one registration step (a "
+            f"{' or '.join(sorted(ORIGIN_REGISTRATION_CLASSES))}); it names {found}",
+        )
+    shared = configuration.get("shared") or {}
+    specific = (configuration.get("specific") or {}).get(steps[0]) or {}
+    if not isinstance(shared, Mapping) or not isinstance(specific, Mapping):
+        raise _file_error(source, f"configuration.shared and .specific.{steps[0]} must be mappings")
+    known = set(ModelRegistrationConfig.model_fields) | set(ORIGIN_IGNORED_FIELDS)
+    fields = {name: _plain(value) for name, value in shared.items() if name in known}
+    fields.update(
+        (name, _plain(value)) for name, value in specific.items() if name not in _ORIGIN_MARKERS
+    )
+    return fields
+
+
+def _plain(value: Any) -> Any:
+    """A value without the type wrapper of the original's later serializer
+    (``{"__type_info__": ..., "value": ...}``)."""
+    if isinstance(value, Mapping) and "__type_info__" in value and "value" in value:
+        return _plain(value["value"])
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _file_error(source: str, message: str) -> ConfigError:
+    return ConfigError([FieldError("(file)", f"saved pipeline configuration: {message}")], source)
 
 
 TOO_DEEP = "values are nested too deeply to read (a configuration needs a few levels at most)"

@@ -43,14 +43,13 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 @contextmanager
-def serve(inventory: Inventory, allow_writes: bool = True) -> Iterator[str]:
+def serve(
+    inventory: Inventory, allow_writes: bool = True, token: str | None = None
+) -> Iterator[str]:
     """Run the UI over ``inventory`` with uvicorn on a free 127.0.0.1 port; yield its base URL."""
     port = free_port()
     app = create_app(
-        inventory,
-        allow_writes=allow_writes,
-        allowed_hosts=["127.0.0.1", "localhost"],
-        default_actor="browser-tester",
+        inventory, allow_writes=allow_writes, default_actor="browser-tester", token=token
     )
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)

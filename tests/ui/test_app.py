@@ -15,7 +15,7 @@ from mimsreg.ui import create_app
 from tests.support.cli import invoke
 from tests.support.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
 
-ORIGIN = "http://testserver"
+ORIGIN = "http://localhost"  # a loopback name: the Host allow-list answers it by default
 FRAUD_V1_EU = f"/groups/{FRAUD}/versions/1?region=eu-west-1"
 APPROVAL_EU = f"/groups/{FRAUD}/versions/1/approval?region=eu-west-1"
 
@@ -29,12 +29,14 @@ def inventory(tmp_path: Path) -> Iterator[Inventory]:
 
 @pytest.fixture
 def client(inventory: Inventory) -> TestClient:
-    return TestClient(create_app(inventory, default_actor="carol"))
+    return TestClient(create_app(inventory, default_actor="carol"), base_url=ORIGIN)
 
 
 @pytest.fixture
 def writer(inventory: Inventory) -> TestClient:
-    return TestClient(create_app(inventory, allow_writes=True, default_actor="carol"))
+    return TestClient(
+        create_app(inventory, allow_writes=True, default_actor="carol"), base_url=ORIGIN
+    )
 
 
 def token_of(html: str) -> str:
@@ -200,10 +202,11 @@ def test_payload_download(client: TestClient) -> None:
 
 
 def test_missing_payload_file_is_404(client: TestClient, inventory: Inventory) -> None:
-    """A payload URI that is not a file on this machine gives no download link."""
+    """A payload the store no longer holds gives no download link, and the URL answers 404."""
     record = inventory.get_version("eu-west-1", FRAUD, 1)
-    assert record.payload_uri
-    Path(record.payload_uri.removeprefix("file://")).unlink()
+    stored = inventory.stored_payload_file(record.record["payload_sha256"])
+    assert stored is not None
+    stored.unlink()
     assert "/payload?region" not in client.get(FRAUD_V1_EU).text
     response = client.get(f"/groups/{FRAUD}/versions/1/payload?region=eu-west-1")
     assert response.status_code == 404
@@ -284,7 +287,7 @@ def test_reject_defaults_actor(writer: TestClient, inventory: Inventory) -> None
         (None, {"referer": "http://evil.example/page"}),
         (None, {}),
         (None, {"origin": ORIGIN, "sec-fetch-site": "cross-site"}),
-        (None, {"origin": "https://testserver"}),
+        (None, {"origin": "https://localhost"}),
     ],
 )
 def test_csrf_rejected(
@@ -301,8 +304,8 @@ def test_csrf_rejected(
 
 def test_token_is_per_process(inventory: Inventory) -> None:
     """Each app has its own token: one from another server process is refused."""
-    first = TestClient(create_app(inventory, allow_writes=True))
-    second = TestClient(create_app(inventory, allow_writes=True))
+    first = TestClient(create_app(inventory, allow_writes=True), base_url=ORIGIN)
+    second = TestClient(create_app(inventory, allow_writes=True), base_url=ORIGIN)
     assert token_of(first.get(FRAUD_V1_EU).text) != token_of(second.get(FRAUD_V1_EU).text)
 
 
@@ -323,7 +326,7 @@ class BrokenInventory(LocalInventory):
 def test_errors_show_no_trace(tmp_path: Path) -> None:
     """An unexpected error renders a generic 500 page: no exception text, no traceback."""
     with BrokenInventory(tmp_path / "inventory.db") as inventory:
-        client = TestClient(create_app(inventory), raise_server_exceptions=False)
+        client = TestClient(create_app(inventory), base_url=ORIGIN, raise_server_exceptions=False)
         response = client.get("/")
         assert response.status_code == 500
         assert "something went wrong on the server" in response.text
@@ -341,10 +344,13 @@ def test_unknown_page_and_method(client: TestClient) -> None:
 
 
 def test_allowed_hosts(inventory: Inventory) -> None:
-    """With allowed_hosts, other Host headers (DNS rebinding) are refused."""
-    client = TestClient(create_app(inventory, allowed_hosts=["127.0.0.1", "localhost"]))
+    """Loopback names always, allowed_hosts besides; other Host headers (DNS rebinding): 400."""
+    client = TestClient(create_app(inventory, allowed_hosts=["models.example"]), base_url=ORIGIN)
     assert client.get("/", headers={"host": "127.0.0.1:8765"}).status_code == 200
+    assert client.get("/", headers={"host": "models.example:8765"}).status_code == 200
     assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+    default = TestClient(create_app(inventory), base_url=ORIGIN)
+    assert default.get("/", headers={"host": "models.example"}).status_code == 400
 
 
 def test_cli_serves_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -366,10 +372,11 @@ def test_cli_serves_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     assert "mimsreg ui on http://127.0.0.1:9999/ (local inventory, read only)" in result.stdout
     assert (served["host"], served["port"], served["status"]) == ("127.0.0.1", 9999, 200)
     assert served["rebound"] == 400
-    result = invoke("ui", "--host", "0.0.0.0", "--allow-writes")
+    result = invoke("ui", "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
-    assert "approve/reject allowed" in result.stdout
-    assert served["rebound"] == 200
+    assert "read only" in result.stdout
+    assert "without a token: anyone who can reach it can read" in result.stderr
+    assert served["rebound"] == 400  # off loopback too: the Host check is always on
 
 
 def test_cli_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,7 +393,7 @@ def test_cli_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_empty_inventory(tmp_path: Path) -> None:
     """An empty inventory shows an empty table and an empty API list, not an error."""
     with LocalInventory(tmp_path / "inventory.db") as inventory:
-        client = TestClient(create_app(inventory))
+        client = TestClient(create_app(inventory), base_url=ORIGIN)
         assert "No group matches." in client.get("/").text
         assert client.get("/api/groups").json() == []
         assert client.get("/api/versions").json() == []

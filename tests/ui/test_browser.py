@@ -164,6 +164,32 @@ def test_api_in_the_browser(page: Page) -> None:
     assert [row["group"] for row in response.json()] == [CHURN]
 
 
+def test_token_once_in_the_url(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With a token: without it 401; visiting ?token= once leaves a clean URL and a cookie that
+    carries the browser through the pages and the approval form."""
+    from playwright.sync_api import expect
+
+    token = "browser-token-0123456789"
+    work = tmp_path_factory.mktemp("ui-token")
+    with LocalInventory(work / "inventory.db") as inventory, serve(inventory, token=token) as url:
+        seed_ui_inventory(inventory, work / "models")
+        context = browser.new_context(base_url=url)
+        context.set_default_timeout(5000)
+        page = context.new_page()
+        response = page.goto("/")
+        assert response is not None
+        assert response.status == 401
+        page.goto(f"/groups/{FRAUD}/versions/1?region=us-west-2&token={token}")
+        expect(page).to_have_url(re.compile(f"/groups/{FRAUD}/versions/1\\?region=us-west-2$"))
+        page.select_option("#decision", "reject")
+        page.click("#decide")
+        page.click("#confirm")
+        expect(page.locator("#approval-status")).to_have_text("Rejected")
+        assert [c["httpOnly"] for c in context.cookies()] == [True]
+        context.close()
+        assert inventory.get_version("us-west-2", FRAUD, 1).approval_status == "Rejected"
+
+
 @pytest.mark.parametrize(
     ("env", "outcome", "message"),
     [

@@ -430,6 +430,26 @@ class ModelRegistrationStepBuilder:
             depends_on=list(dependencies) if dependencies else None,
         )
 
+    def payload_uri_for_key(self, payload_s3_key: str) -> str:
+        """The original's ``payload_s3_key``: a key in the pipeline region's bucket, as a URI."""
+        if not isinstance(payload_s3_key, str) or not payload_s3_key.strip():
+            raise BadInputError(
+                f"payload_s3_key: expected a key in s3://{self.bucket}, got {payload_s3_key!r}"
+            )
+        if payload_s3_key.startswith(("s3://", "/")) or len(payload_s3_key.encode()) > 1024:
+            raise BadInputError(
+                f"payload_s3_key: {payload_s3_key!r} is not a key of s3://{self.bucket} (no "
+                "leading '/', at most 1024 bytes); pass a whole s3:// URI as payload=..."
+            )
+        return self._uri(payload_s3_key)
+
+    def _payload_source(self, payload: Any, payload_s3_key: str | None) -> Any:
+        if payload_s3_key is None:
+            return None if payload is None else self._check_source(payload, "payload")
+        if payload is not None:
+            raise BadInputError("payload and payload_s3_key name the same input: give one")
+        return self._check_source(self.payload_uri_for_key(payload_s3_key), "payload_s3_key")
+
     def create_steps(
         self,
         packaging_step_output: Any,
@@ -438,10 +458,11 @@ class ModelRegistrationStepBuilder:
         payload: Any = None,
         *,
         step_name: str | None = None,
+        payload_s3_key: str | None = None,
     ) -> list[Any]:
         """Like :meth:`create_step`, always a list of steps, in target-region order."""
         model = self._check_source(packaging_step_output, "packaging_step_output")
-        payload = None if payload is None else self._check_source(payload, "payload")
+        payload = self._payload_source(payload, payload_s3_key)
         targets = self.target_regions(regions)
         names = [self.step_name_for(region, step_name) for region in targets]
         for region in targets:  # every problem raises before any step exists
@@ -461,6 +482,7 @@ class ModelRegistrationStepBuilder:
         payload: Any = None,
         *,
         step_name: str | None = None,
+        payload_s3_key: str | None = None,
     ) -> Any:
         """The registration step(s) for a packaged model.
 
@@ -469,7 +491,8 @@ class ModelRegistrationStepBuilder:
         a pipeline parameter, or an ``s3://`` URI; the folder must hold exactly one archive.
         ``dependencies``: steps (or step names) that must finish first. ``regions``: AWS region
         names or ``NA``/``EU``/``FE``; default the config's region. ``payload``: the sample
-        payload archive's location, in the same forms (optional).
+        payload archive's location, in the same forms (optional); or, as the original took it,
+        ``payload_s3_key``: its key in the bucket of the pipeline's region.
 
         Returns a ``sagemaker.workflow.steps.ProcessingStep`` when there is one target region,
         and a :class:`RegionSteps` dict ``{region: ProcessingStep}`` (AWS names, in the given
@@ -481,10 +504,30 @@ class ModelRegistrationStepBuilder:
         image, a region without bucket) before any step exists.
         """
         steps = self.create_steps(
-            packaging_step_output, dependencies, regions, payload, step_name=step_name
+            packaging_step_output,
+            dependencies,
+            regions,
+            payload,
+            step_name=step_name,
+            payload_s3_key=payload_s3_key,
         )
         if len(steps) == 1:
             return steps[0]
+        return RegionSteps(zip(self.target_regions(regions), steps, strict=True))
+
+    def create_registration_steps(
+        self,
+        packaging_step_output: Any,
+        dependencies: Sequence[Any] | None = None,
+        payload_s3_key: str | None = None,
+        regions: Sequence[str] | str | None = None,
+    ) -> RegionSteps:
+        """The original's method, with its arguments in its order: always a :class:`RegionSteps`
+        dict ``{region: step}``, also for one region (keys are AWS names; ``NA``/``EU``/``FE``
+        index it too)."""
+        steps = self.create_steps(
+            packaging_step_output, dependencies, regions, payload_s3_key=payload_s3_key
+        )
         return RegionSteps(zip(self.target_regions(regions), steps, strict=True))
 
     # --- pipeline and upload ------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The Starlette application behind ``mimsreg ui``.
 
-Safe by default: every value is autoescaped (model metadata is user input), nothing is written
-unless the app was created with ``allow_writes=True``, the approval form carries a per-process
-CSRF token and must come from the same origin, and errors render a generic page, never a trace.
+Safe by default: only loopback Host names are answered unless more are allowed (against DNS
+rebinding), a token when given is required on every request (:mod:`mimsreg.ui.guard`), every
+value is autoescaped (model metadata is user input), nothing is written unless the app was
+created with ``allow_writes=True``, the approval form carries a per-process CSRF token and must
+come from the same origin, and errors render a generic page without filesystem paths or traces.
 The pages and the API are in :mod:`mimsreg.ui.routes`, what they show in :mod:`mimsreg.ui.views`.
 """
 
@@ -15,7 +17,6 @@ from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
@@ -23,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from mimsreg.engine.inventory.base import Inventory
 from mimsreg.errors import BadInputError, NotFoundError
+from mimsreg.ui.guard import LOOPBACK_HOSTS, HostGuard, TokenGuard, valid_token
 from mimsreg.ui.routes import UiState, error, group_url, routes, url, version_url
 from mimsreg.ui.views import DECISIONS, STATUSES, GroupSummary
 
@@ -71,11 +73,14 @@ def create_app(
     *,
     allowed_hosts: Sequence[str] | None = None,
     default_actor: str | None = None,
+    token: str | None = None,
 ) -> Starlette:
     """The web app over ``inventory``; it approves or rejects only when ``allow_writes``.
 
-    ``allowed_hosts`` (default: any) are the Host header values served, against DNS rebinding;
-    ``default_actor`` prefills the approval form (default: the OS user).
+    Host headers answered, against DNS rebinding: the loopback names and ``allowed_hosts``,
+    any other gets 400. ``token``: every request must carry it (``Authorization: Bearer``, or
+    the cookie a visit with ``?token=`` sets), else 401. ``default_actor`` prefills the approval
+    form (default: the OS user).
     """
     from mimsreg.api import current_context
 
@@ -88,9 +93,11 @@ def create_app(
     )
     static = Mount("/static", StaticFiles(packages=[("mimsreg.ui", "static")]), name="static")
     all_routes: list[BaseRoute] = [*routes(), static]
-    middleware = []
-    if allowed_hosts is not None:
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    hosts = [*LOOPBACK_HOSTS, *(allowed_hosts or ())]
+    # The Host check first: a rebound page learns nothing, not even whether a token is needed.
+    middleware = [Middleware(HostGuard, allowed_hosts=hosts)]
+    if token is not None:
+        middleware.append(Middleware(TokenGuard, token=valid_token(token, "token")))
     app = Starlette(
         routes=all_routes,
         middleware=middleware,

@@ -8,6 +8,8 @@ event loop; the inventories are safe to share between threads.
 from __future__ import annotations
 
 import hmac
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -16,11 +18,11 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
-    FileResponse,
     HTMLResponse,
     JSONResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Route
 
@@ -28,16 +30,27 @@ from mimsreg.engine.inventory.base import Inventory, VersionRecord
 from mimsreg.errors import BadInputError, NotFoundError
 from mimsreg.ui.views import (
     DECISIONS,
+    PAYLOAD_CHUNK,
     api_version,
     filters_of,
     groups_of,
     local_payload,
+    open_payload,
+    payload_digest,
     region_of,
     summaries,
     version_context,
 )
 
-__all__ = ["SECURITY_HEADERS", "UiState", "error", "routes", "url", "version_url"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "UiState",
+    "error",
+    "routes",
+    "url",
+    "version_url",
+    "without_paths",
+]
 
 # Defence in depth behind autoescaping: no scripts at all, styles and forms only from here.
 SECURITY_HEADERS = {
@@ -85,8 +98,20 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
+# Absolute paths and file:// URIs, quoted (may hold spaces) or bare: error text reaches the
+# network, and where the inventory lives on disk is none of a visitor's business.
+_PATHS = re.compile(
+    r"""(?:'(?:file://|~?/)[^']*'|"(?:file://|~?/)[^"]*"|file://\S*|(?<![\w.~%-])~?/[^\s'",;)]+)"""
+)
+
+
+def without_paths(message: str) -> str:
+    return _PATHS.sub("<path>", message)
+
+
 def error(request: Request, status_code: int, title: str, message: str) -> Response:
-    """The error as JSON under /api/, else as a page."""
+    """The error as JSON under /api/, else as a page; filesystem paths in it are blanked."""
+    message = without_paths(message)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": message}, status_code=status_code)
     return page(request, "error.html", status_code, title=title, message=message)
@@ -159,7 +184,7 @@ def version_page(request: Request) -> Response:
         return _default_region(request, group, version)
     ui = _ui(request)
     context = version_context(ui.inventory, group, version, region)
-    context["payload_download"] = local_payload(context["record"]) is not None
+    context["payload_download"] = local_payload(ui.inventory, context["record"]) is not None
     return page(
         request,
         "version.html",
@@ -189,13 +214,28 @@ def versions_api(request: Request) -> Response:
 
 
 def payload_file(request: Request) -> Response:
+    """The version's sample payload, from the store by its recorded digest, verified first."""
     group, version, region = _locate(request)
     if region is None:
         return _default_region(request, group, version)
-    path = local_payload(_ui(request).inventory.get_version(region, group, version))
-    if path is None:
-        raise NotFoundError(f"{group}/{version} in {region} has no local sample payload")
-    return FileResponse(path, filename=path.name, headers=SECURITY_HEADERS)
+    inventory = _ui(request).inventory
+    record = inventory.get_version(region, group, version)
+    path, digest = local_payload(inventory, record), payload_digest(record)
+    opened = open_payload(path, digest) if path is not None and digest is not None else None
+    if opened is None:
+        raise NotFoundError(f"{group}/{version} in {region} has no intact sample payload here")
+    handle, size = opened
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            yield from iter(lambda: handle.read(PAYLOAD_CHUNK), b"")
+
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Length": str(size),
+        "Content-Disposition": 'attachment; filename="payload.tar.gz"',
+    }
+    return StreamingResponse(chunks(), media_type="application/gzip", headers=headers)
 
 
 # --- approval ---------------------------------------------------------------------------------

@@ -3,10 +3,13 @@ a version with its schema, digests per region and history."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, BinaryIO
 
 from starlette.requests import Request
 
@@ -24,6 +27,8 @@ __all__ = [
     "filters_of",
     "groups_of",
     "local_payload",
+    "open_payload",
+    "payload_digest",
     "region_of",
     "summaries",
     "version_context",
@@ -32,6 +37,8 @@ __all__ = [
 DECISIONS = {"approve": ApprovalStatus.APPROVED.value, "reject": ApprovalStatus.REJECTED.value}
 STATUSES = [status.value for status in ApprovalStatus]
 FILTERS = ("q", "owner", "domain", "status", "region")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+PAYLOAD_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -164,10 +171,40 @@ def api_version(context: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def local_payload(record: VersionRecord) -> Path | None:
-    """The sample payload's file when the inventory keeps it on this machine."""
-    uri = record.payload_uri or ""
-    if not uri.startswith("file://"):
+def payload_digest(record: VersionRecord) -> str | None:
+    """The sample payload's sha256 as the version recorded it (a digest, never a path)."""
+    digest = record.record.get("payload_sha256")
+    return digest if isinstance(digest, str) and SHA256.fullmatch(digest) else None
+
+
+def local_payload(inventory: Inventory, record: VersionRecord) -> Path | None:
+    """The sample payload's file, looked up by digest in the inventory's own store.
+
+    The record's ``payload_uri`` is never opened: a forged row must not serve another file.
+    """
+    digest = payload_digest(record)
+    return inventory.stored_payload_file(digest) if digest else None
+
+
+def open_payload(path: Path, sha256: str) -> tuple[BinaryIO, int] | None:
+    """``path`` opened (no symlink, a regular file) once its bytes hash to ``sha256``; the
+    handle at offset 0 and its size. None (nothing left open) otherwise."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return None
-    path = Path(unquote(urlsplit(uri).path))
-    return path if path.is_file() else None
+    handle = os.fdopen(descriptor, "rb")
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError("not a regular file")
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: handle.read(PAYLOAD_CHUNK), b""):
+            digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            raise ValueError("the stored bytes do not match the digest")
+        handle.seek(0)
+    except (OSError, ValueError):
+        handle.close()
+        return None
+    return handle, status.st_size

@@ -6,7 +6,7 @@ Portable (Python 3.9, standard library): the SageMaker backend runs inside proce
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,12 +20,18 @@ if TYPE_CHECKING:
     from mimsreg.engine.inventory.gc import Garbage
 
 __all__ = [
+    "PROMOTED_FROM",
     "ApprovalEvent",
     "CreateOutcome",
     "Inventory",
     "Progress",
     "VersionRecord",
+    "initial_history",
 ]
+
+# The record key of a version copied from another inventory by ``mimsreg promote``: where it came
+# from (inventory, id, region, group, version), its approval history there, who promoted it.
+PROMOTED_FROM = "promoted_from"
 
 Progress = Callable[[int], None]
 
@@ -85,6 +91,33 @@ class VersionRecord:
             }
         )
         return data
+
+
+def initial_history(record: Mapping[str, Any], at: str) -> list[ApprovalEvent]:
+    """The approval history a new version starts with, written with it by every backend.
+
+    A registered version: one event, its status ``registered`` by the user who registered it. A
+    promoted one (``record["promoted_from"]``): the source's events as they were (who, when,
+    status), each note marked with the source, then its status in this inventory, by whoever
+    promoted it, ``promoted from <source>``.
+    """
+    status = str(record["approval_status"])
+    origin = record.get(PROMOTED_FROM)
+    if not isinstance(origin, Mapping):
+        actor = str((record.get("registered_by") or {}).get("user") or "unknown")
+        return [ApprovalEvent(status, actor, at, "registered")]
+    source = str(origin.get("id") or "another inventory")
+    carried = [
+        ApprovalEvent(
+            str(event["status"]),
+            str(event["actor"]),
+            str(event["at"]),
+            f"in {source}: {event['note']}" if event.get("note") else f"in {source}",
+        )
+        for event in origin.get("approval_history") or ()
+    ]
+    promoter = str((origin.get("promoted_by") or {}).get("user") or "unknown")
+    return [*carried, ApprovalEvent(status, promoter, at, f"promoted from {source}")]
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,13 @@ class Inventory(abc.ABC):
     ) -> VersionRecord:
         """Change a version's approval status, keeping the history and every other field."""
 
+    def download(
+        self, region: str, uri: str, destination: Path, progress: Progress | None = None
+    ) -> None:
+        """Copy a file a version of this inventory records (its ``artifact_uri`` or
+        ``payload_uri``) to ``destination``, streaming; the caller verifies its digest."""
+        raise InventoryError(f"the {self.name} inventory cannot read back the files it stores")
+
     def regions_of(self, group: str, version: int) -> list[str]:
         """Regions in which ``group/version`` exists (used when the user names no region)."""
         return sorted(
@@ -160,6 +200,14 @@ class Inventory(abc.ABC):
                 if record.version == version
             }
         )
+
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        """The stored sample payload with this digest, when it is a file on this machine.
+
+        Found by digest in the backend's own content-addressed store, never by a path a record
+        names (the web UI serves it). None when the backend keeps payloads elsewhere.
+        """
+        return None
 
     def collect_garbage(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import threading
@@ -34,14 +35,16 @@ from mimsreg.engine.inventory.base import (
     Inventory,
     Progress,
     VersionRecord,
+    initial_history,
 )
 from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
-from mimsreg.engine.plan import RegionPlan, canonical_json
+from mimsreg.engine.plan import RegionPlan, artifact_key, canonical_json
 
 __all__ = ["LocalInventory", "default_home"]
 
 COPY_CHUNK = 4 * 1024 * 1024
 BUSY_TIMEOUT_SECONDS = 60.0
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 # Each entry moves the schema one version up; PRAGMA user_version records how far a file is.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -221,6 +224,13 @@ class LocalInventory(Inventory):
             raise
         return destination
 
+    def stored_payload_file(self, sha256: str) -> Path | None:
+        # The key is built from a checked digest, so no record can point it outside the store.
+        if not _SHA256.fullmatch(sha256):
+            return None
+        path = self.artifact_root / artifact_key(sha256, "payload.tar.gz")
+        return path if path.is_file() else None
+
     # --- the interface ------------------------------------------------------------------------
     def ensure_group(self, plan: RegionPlan) -> None:
         with self._write() as connection:
@@ -256,7 +266,6 @@ class LocalInventory(Inventory):
         if payload is not None and plan.payload_key is not None:
             payload_uri = self._store(payload, plan.payload_key, None, None).as_uri()
         record = dict(plan.record)
-        actor = str((record.get("registered_by") or {}).get("user") or "unknown")
         with self._write() as connection:
             existing = connection.execute(
                 "SELECT version FROM versions WHERE region = ? AND group_name = ? AND identity = ?",
@@ -294,15 +303,33 @@ class LocalInventory(Inventory):
                         canonical_json(record),
                     ),
                 )
-                connection.execute(
+                connection.executemany(
                     "INSERT INTO approvals (version_id, status, actor, note, at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (cursor.lastrowid, record.get("approval_status"), actor, "registered", now),
+                    [
+                        (cursor.lastrowid, e.status, e.actor, e.note, e.at)
+                        for e in initial_history(record, now)
+                    ],
                 )
                 created = True
             else:
                 number, created = int(existing[0]), False
         return CreateOutcome(self.get_version(plan.region, plan.group, number), created)
+
+    def download(
+        self, region: str, uri: str, destination: Path, progress: Progress | None = None
+    ) -> None:
+        source = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
+        if not uri.startswith("file:") or not source.is_relative_to(self.artifact_root):
+            raise InventoryError(f"{uri!r} is not a file of the local inventory's store")
+        try:
+            with source.open("rb") as reader, destination.open("wb") as writer:
+                while chunk := reader.read(COPY_CHUNK):
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+        except OSError as exc:
+            raise InventoryError(f"cannot read {uri!r} from the local inventory: {exc}") from exc
 
     def get_version(self, region: str, group: str, version: int) -> VersionRecord:
         rows = self._read(

@@ -5,9 +5,10 @@ from __future__ import annotations
 from mimsreg.engine.inventory.sagemaker.buckets import Buckets
 from mimsreg.engine.inventory.sagemaker.collect import Collect
 from mimsreg.engine.inventory.sagemaker.create import Create
+from mimsreg.engine.inventory.sagemaker.download import Download
 
 
-class SageMakerInventory(Collect, Create, Buckets):
+class SageMakerInventory(Collect, Create, Buckets, Download):
     """SageMaker Model Registry + S3, one pair of clients per region.
 
     ``session``: a ``boto3.Session`` (default: a new one honouring profiles, ``AWS_REGION`` and
@@ -18,5 +19,6 @@ class SageMakerInventory(Collect, Create, Buckets):
     Its parts (mixins over ``SageMakerBase``, each over the parts it uses): ``Buckets`` (the
     preflight), ``Artifacts`` (staging, verification), ``Documents`` (records, schemas, approval
     histories), ``Groups``, ``Versions`` (lookups), ``Request`` and ``Create`` (creating under the
-    lease), ``Listing`` (reads, approval), ``Collect`` (garbage collection).
+    lease), ``Listing`` (reads, approval), ``Collect`` (garbage collection), ``Download``
+    (reading a version's files back, for ``promote``).
     """

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mimsreg.engine.inventory._aws_errors import maps_aws_errors
-from mimsreg.engine.inventory.base import ApprovalEvent, CreateOutcome, Progress
+from mimsreg.engine.inventory.base import CreateOutcome, Progress, initial_history
 from mimsreg.engine.inventory.create_lock import CreateLock
 from mimsreg.engine.inventory.sagemaker._base import KEY_PREFIX, _history_uri, _is_transient, _now
 from mimsreg.engine.inventory.sagemaker.artifacts import Artifacts
@@ -80,9 +80,8 @@ class Create(Request, Versions, Artifacts, Documents):
                 self._index_all(plan.region, plan.group, index)
             request["ClientToken"] = self._client_token(plan)
             index.creating(plan.identity, str(request["ClientToken"]))
-            actor = str((plan.record.get("registered_by") or {}).get("user") or "unknown")
-            first = ApprovalEvent(str(plan.record["approval_status"]), actor, _now(), "registered")
-            self._write_json(plan.region, str(_history_uri(record_uri)), [first.to_dict()], kms)
+            history = [event.to_dict() for event in initial_history(plan.record, _now())]
+            self._write_json(plan.region, str(_history_uri(record_uri)), history, kms)
             arn = self._create_package(plan, request, lock)
             index.created(plan.identity, arn)
         package = self._describe(plan.region, arn)
