@@ -117,11 +117,11 @@ demo: $(DEMO_STAMP)  ## build the demo model and register it in a local inventor
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
 
-# Each reliability-* target (faults, concurrency, crash, fuzz) rewrites its section of
+# Each reliability-* target (faults, concurrency, crash, modified, fuzz) rewrites its section of
 # docs/reliability.md.
-reliability: reliability-faults reliability-concurrency reliability-crash reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
+reliability: reliability-faults reliability-concurrency reliability-crash reliability-modified reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
-.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-fuzz
+.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-modified reliability-fuzz
 FAULTS_REGISTRATIONS ?= 100
 FAULTS_RATE ?= 0.2
 FAULTS_SEED ?= 20261128
@@ -135,6 +135,11 @@ CRASH_ITERATIONS ?= 50
 CRASH_SEED ?= 20261128
 reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans
 	$(PY) reliability/crash.py --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED)
+
+MODIFIED_ITERATIONS ?= 12
+MODIFIED_SEED ?= 20261128
+reliability-modified: $(STAMP)  ## SageMaker: a byte of the archive changed during each of 12 registrations; nothing stored under a wrong digest
+	$(PY) reliability/modified_archive.py --iterations $(MODIFIED_ITERATIONS) --seed $(MODIFIED_SEED)
 
 FUZZ_CONFIGS ?= 10000
 FUZZ_ARCHIVES ?= 3000

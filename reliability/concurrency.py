@@ -187,7 +187,33 @@ def run_backend(
         verdict.problems.extend(
             f"{outcome.scenario} #{outcome.number}: {p}" for p in outcome.problems
         )
+    sagemaker_approvals_and_documents(target, races, processes, rng, verdict, log)
     return done, verdict
+
+
+def sagemaker_approvals_and_documents(
+    target: Target, races: int, processes: int, rng: random.Random, verdict: Verdict, log: Any
+) -> None:
+    """SageMaker: concurrent approvals of one version, then every version's record, schema and
+    approval history read back from S3 (``reliability/sagemaker_checks.py``)."""
+    if not isinstance(target, SageMakerTarget):
+        return
+    from reliability.sagemaker_checks import (
+        approvals_line,
+        check_sagemaker_documents,
+        sagemaker_approval_race,
+        through_strict_layer,
+    )
+
+    with through_strict_layer(target) as strict:  # see sagemaker_checks: moto's gaps
+        approvals = [sagemaker_approval_race(strict, n, processes, rng) for n in range(races)]
+        found = check_sagemaker_documents(strict)
+    for outcome in approvals:
+        log(f"{target.name} approvals #{outcome.number}: {outcome.problems or 'ok'}")
+        verdict.problems.extend(f"approvals #{outcome.number}: {p}" for p in outcome.problems)
+    verdict.approvals = approvals_line(approvals)
+    verdict.documents = found.line()
+    verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
 
 
 def report(runs: dict[str, tuple[list[Race], Verdict]], processes: int, races: int) -> str:
@@ -195,7 +221,7 @@ def report(runs: dict[str, tuple[list[Race], Verdict]], processes: int, races: i
         f"`make reliability-concurrency` (`reliability/concurrency.py --races {races} "
         f"--processes {processes}`). {machine_facts()}.",
         "",
-        " ".join(METHOD.format(processes=processes).split()),
+        " ".join(METHOD.format(processes=processes, races=races).split()),
         "",
         "| backend | scenario | races | processes | exit codes | created | unchanged "
         "| versions per region (each race) | every process the same answer | held |",
@@ -230,6 +256,9 @@ def report(runs: dict[str, tuple[list[Race], Verdict]], processes: int, races: i
             f"{verdict.missing_versions} reported versions absent, {verdict.without_artifact} "
             f"artifacts missing or not verifying; SQLite integrity_check {verdict.integrity}."
         )
+    lines += ["", "Concurrent approvals, then records, schemas and histories read back:", ""]
+    for backend, (_, verdict) in runs.items():
+        lines.append(f"- {backend}: {verdict.approvals}; {verdict.documents}.")
     problems = [f"{b}: {p}" for b, (_, v) in runs.items() for p in v.problems]
     lines += ["", "Problems:", ""] + ([f"- {p}" for p in problems] or ["- none."])
     return "\n".join(lines)
@@ -242,7 +271,11 @@ and race, a fresh model package group in us-east-1, eu-west-1 and ap-southeast-2
 common instant. *Same model*: one 1 MiB archive and config for all; every process must exit 0 with
 the same version in each region, each region must hold one version. *Different models*: each
 process its own archive; every process must exit 0, each region must hold versions 1..{processes}
-exactly as reported. Every artifact is then read back and its SHA-256 checked.
+exactly as reported. Every artifact is then read back and its SHA-256 checked. SageMaker, then:
+{processes} processes approve or reject one fresh version at once ({races} times, through the
+strict AWS layer of the tests: moto's conditional writes are not atomic); the history
+in S3 must keep every decision once, in time order, and SageMaker's status and description must
+be the last event's; every version's record, schema and approval history is read back from S3.
 """
 
 
