@@ -136,9 +136,9 @@ CRASH_SEED ?= 20261128
 reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans
 	$(PY) reliability/crash.py --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED)
 
-MODIFIED_ITERATIONS ?= 12
+MODIFIED_ITERATIONS ?= 10
 MODIFIED_SEED ?= 20261128
-reliability-modified: $(STAMP)  ## SageMaker: a byte of the archive changed during each of 12 registrations; nothing stored under a wrong digest
+reliability-modified: $(STAMP)  ## SageMaker: a byte of the archive changed during each of 10 registrations; nothing stored under a wrong digest
 	$(PY) reliability/modified_archive.py --iterations $(MODIFIED_ITERATIONS) --seed $(MODIFIED_SEED)
 
 FUZZ_CONFIGS ?= 10000

@@ -1,7 +1,7 @@
 """Archives that change during ``mimsreg register`` on SageMaker: what is stored is what was hashed.
 
 Run: ``make reliability-modified`` (or ``.venv/bin/python reliability/modified_archive.py
-[--iterations 12] [--seed N] [--size-mib 40]``). Writes the ``modified`` section of
+[--iterations 10] [--seed N] [--size-mib 24]``). Writes the ``modified`` section of
 docs/reliability.md and exits 1 when an invariant broke. To measure another revision's code, put
 its ``src`` first on ``PYTHONPATH``.
 
@@ -317,9 +317,9 @@ def summary_row(summary: Summary, iterations: int) -> tuple[str, str, bool]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--iterations", type=int, default=12)
+    parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261128)
-    parser.add_argument("--size-mib", type=int, default=40)
+    parser.add_argument("--size-mib", type=int, default=24)
     parser.add_argument("--no-report", action="store_true", help="do not touch docs/")
     parser.add_argument("--json", type=Path, default=None, help="write every iteration here")
     options = parser.parse_args(argv)
