@@ -12,7 +12,7 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help install test test-fast check lint format typecheck imports demo bench bench-local bench-inspect \
-	bench-pipeline bench-regions bench-staging bench-lookup chromium clean reliability \
+	bench-pipeline bench-regions bench-staging bench-lookup chromium bubblewrap clean reliability \
 	install-v3 test-pipelines-v3 typecheck-v3 check-v3 bench-pipeline-v3
 
 help:  ## list the targets
@@ -30,11 +30,11 @@ install: $(STAMP)  ## create .venv with mimsreg, the dev tools, the demo, ui and
 # defaults file the tests point to opts out of telemetry (SDK v3 sends it from its processors).
 SDK_DEFAULTS := tests/pipeline/sdk-defaults-telemetry-opt-out.yaml
 
-test: $(STAMP) chromium  ## run the test suite with branch coverage (floor 90 %); pipeline step on SDK v2
+test: $(STAMP) chromium bubblewrap  ## run the test suite with branch coverage (floor 90 %); pipeline step on SDK v2
 	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
 	  $(PY) -m pytest --cov --cov-report=term
 
-test-fast: $(STAMP) chromium  ## the inner loop: every test not marked slow, no coverage
+test-fast: $(STAMP) chromium bubblewrap  ## the inner loop: every test not marked slow, no coverage
 	MIMSREG_EXPECT_SDK=2 SAGEMAKER_USER_CONFIG_OVERRIDE=$(SDK_DEFAULTS) \
 	  $(PY) -m pytest -m "not slow" -q
 
@@ -71,6 +71,14 @@ chromium:  ## install Debian's chromium for the browser tests, if it is missing
 	@if [ -x /usr/bin/chromium ] || [ -n "$$MIMSREG_SKIP_BROWSER" ]; then :; else \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q chromium; \
+	fi
+
+# `mimsreg check` runs model code in a bubblewrap sandbox; its tests need Debian's bubblewrap and
+# fail without it. Installed when missing; set MIMSREG_SKIP_SANDBOX=1 to run without those tests.
+bubblewrap:  ## install Debian's bubblewrap for the check's sandbox tests, if it is missing
+	@if [ -x /usr/bin/bwrap ] || [ -n "$$MIMSREG_SKIP_SANDBOX" ]; then :; else \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q bubblewrap; \
 	fi
 
 lint: $(STAMP)  ## ruff lint and format check
@@ -117,11 +125,11 @@ demo: $(DEMO_STAMP)  ## build the demo model and register it in a local inventor
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
 
-# Each reliability-* target (faults, concurrency, crash, modified, fuzz) rewrites its section of
-# docs/reliability.md.
-reliability: reliability-faults reliability-concurrency reliability-crash reliability-modified reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
+# Each reliability-* target (faults, concurrency, crash, moves, modified, fuzz) rewrites its
+# section of docs/reliability.md.
+reliability: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-modified reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
-.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-modified reliability-fuzz
+.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-modified reliability-fuzz
 FAULTS_REGISTRATIONS ?= 100
 FAULTS_RATE ?= 0.2
 FAULTS_SEED ?= 20261128
@@ -135,6 +143,10 @@ CRASH_ITERATIONS ?= 50
 CRASH_SEED ?= 20261128
 reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, re-run, verify; gc the orphans
 	$(PY) reliability/crash.py --iterations $(CRASH_ITERATIONS) --seed $(CRASH_SEED)
+
+MOVES_ITERATIONS ?= 24
+reliability-moves: $(STAMP)  ## the local inventory moved (renamed, symlinked, by URI) between runs; gc --older-than 0s; verify
+	$(PY) reliability/moves.py --iterations $(MOVES_ITERATIONS)
 
 MODIFIED_ITERATIONS ?= 10
 MODIFIED_SEED ?= 20261128

@@ -21,6 +21,7 @@ SUMMARY_WHAT = {
     "faults": "Faults (500, 503 SlowDown, throttling, resets, delay)",
     "concurrency": "Concurrency (8 processes at once)",
     "crash": "Crashes (SIGKILL during `mimsreg register`)",
+    "moves": "Moves (the local inventory moved between runs)",
     "modified": "Archives changed during `mimsreg register` (SageMaker)",
     "fuzz": "Hostile input (Hypothesis: configs, archives)",
 }

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _aws import machine_facts, moto_server, use_fake_credentials  # noqa: E402
+from reliability.approval_race import approval_race, summary_line  # noqa: E402
 from reliability.crash import (  # noqa: E402
     MIB,
     REGIONS,
@@ -50,6 +51,7 @@ from reliability.crash import (  # noqa: E402
     config_file,
     tally,
 )
+from reliability.local_checks import check_local_inventory  # noqa: E402
 from tests.support.helpers import write_model_archive  # noqa: E402
 
 SAME, DIFFERENT = "same model", "different models"
@@ -187,8 +189,26 @@ def run_backend(
         verdict.problems.extend(
             f"{outcome.scenario} #{outcome.number}: {p}" for p in outcome.problems
         )
+    local_approvals_and_documents(target, races, processes, rng, verdict, log)
     sagemaker_approvals_and_documents(target, races, processes, rng, verdict, log)
     return done, verdict
+
+
+def local_approvals_and_documents(
+    target: Target, races: int, processes: int, rng: random.Random, verdict: Verdict, log: Any
+) -> None:
+    """Local: concurrent approvals of one version, then every version's record, schema and
+    approval history read back (``approval_race.py``, ``local_checks.py``)."""
+    if not isinstance(target, LocalTarget):
+        return
+    approvals = [approval_race(target, number, processes, rng) for number in range(races)]
+    for outcome in approvals:
+        log(f"{target.name} approvals #{outcome.number}: {outcome.problems or 'ok'}")
+        verdict.problems.extend(f"approvals #{outcome.number}: {p}" for p in outcome.problems)
+    verdict.approvals = summary_line(approvals)
+    found = check_local_inventory(target.home)
+    verdict.documents = f"{found.versions} records and schemas, {found.events} approval events"
+    verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
 
 
 def sagemaker_approvals_and_documents(
@@ -271,11 +291,13 @@ and race, a fresh model package group in us-east-1, eu-west-1 and ap-southeast-2
 common instant. *Same model*: one 1 MiB archive and config for all; every process must exit 0 with
 the same version in each region, each region must hold one version. *Different models*: each
 process its own archive; every process must exit 0, each region must hold versions 1..{processes}
-exactly as reported. Every artifact is then read back and its SHA-256 checked. SageMaker, then:
-{processes} processes approve or reject one fresh version at once ({races} times, through the
-strict AWS layer of the tests: moto's conditional writes are not atomic); the history
-in S3 must keep every decision once, in time order, and SageMaker's status and description must
-be the last event's; every version's record, schema and approval history is read back from S3.
+exactly as reported. Every artifact is then read back and its SHA-256 checked. Local, then:
+{processes} processes approve or reject one fresh version at once ({races} times); every event
+must be kept once, in order, and the status must be the last event's; every version's record,
+variable schema and approval history is read back from SQLite. SageMaker, likewise, through the
+strict AWS layer of the tests (moto's conditional writes are not atomic): the history in S3 must
+keep every decision once, in time order, and SageMaker's status and description must be the last
+event's; every version's record, schema and approval history is read back from S3.
 """
 
 

@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from _aws import create_buckets, machine_facts, moto_server, use_fake_credentials  # noqa: E402
+from reliability.local_checks import check_local_inventory, store_path  # noqa: E402
 from tests.conftest import SEED_EXAMPLE  # noqa: E402
 from tests.support.helpers import write_model_archive  # noqa: E402
 
@@ -243,7 +243,7 @@ class LocalTarget(Target):
         located: list[Located] = []
         for region, group, version, identity, sha256, artifact_uri, payload_uri in rows:
             files = [
-                (Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path)), recorded)
+                (store_path(self.home, uri), recorded)
                 for uri, recorded in ((artifact_uri, sha256), (payload_uri, None))
                 if uri
             ]
@@ -530,8 +530,19 @@ def check(
     after = Verdict(target.name)
     tally(after, target, target.versions(after), expected)
     verdict.problems.extend(f"after gc: {problem}" for problem in after.problems)
+    check_local_documents(target, verdict)
     check_sagemaker_documents(target, verdict)
     return verdict
+
+
+def check_local_documents(target: Target, verdict: Verdict) -> None:
+    """Local: every version's record, variable schema and approval history, besides its bytes
+    (``reliability/local_checks.py``)."""
+    if not isinstance(target, LocalTarget):
+        return
+    found = check_local_inventory(target.home)
+    verdict.documents = f"{found.versions} records and schemas, {found.events} approval events"
+    verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
 
 
 def check_sagemaker_documents(target: Target, verdict: Verdict) -> None:

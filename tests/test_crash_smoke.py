@@ -40,6 +40,7 @@ def test_crash_smoke_local(tmp_path: Path) -> None:
     """SIGKILLed local registrations re-run cleanly; SQLite stays sound; gc leaves nothing."""
     target = LocalTarget(tmp_path)
     done, verdict = smoke(target)
+    assert verdict.documents == "10 records and schemas, 10 approval events"
     assert list((target.home / "artifacts").rglob(".incoming-*")) == []
     runs, invariants, held = summary({"local": (done, verdict)}, regions=2)
     killed = sum(iteration.killed for iteration in done)

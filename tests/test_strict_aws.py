@@ -374,6 +374,37 @@ def test_update_keeps_metadata(strict_aws: StrictAwsServer) -> None:
     assert not package.get("CustomerMetadataProperties")  # moto's loss, which AWS does not have
 
 
+def test_delete_model_package(strict_aws: StrictAwsServer) -> None:
+    """DeleteModelPackage (moto has none): the version is gone from Describe, Update and the
+    listing, a second delete is refused, and the next version gets the next number, not its."""
+    make_group()
+    client = sagemaker()
+    first = client.create_model_package(**version_request())["ModelPackageArn"]
+    second = client.create_model_package(**version_request())["ModelPackageArn"]
+    client.delete_model_package(ModelPackageName=second)
+    listed = client.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
+    assert [item["ModelPackageArn"] for item in listed] == [first]
+    for call in (
+        lambda: client.describe_model_package(ModelPackageName=second),
+        lambda: client.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Approved"),
+        lambda: client.delete_model_package(ModelPackageName=second),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        assert "does not exist" in caught.value.response["Error"]["Message"]
+    third = client.create_model_package(**version_request())["ModelPackageArn"]
+    assert third.endswith("/3")
+    assert client.describe_model_package(ModelPackageName=first)["ModelPackageVersion"] == 1
+    strict_aws.enabled.discard("sm-delete-model-package")
+    once = boto3.client(
+        "sagemaker", region_name=US, config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as moto_answer:  # moto itself has no DeleteModelPackage
+        once.delete_model_package(ModelPackageName=first)
+    assert moto_answer.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+
 def test_default_approval_status(strict_aws: StrictAwsServer) -> None:
     """A version created without ModelApprovalStatus is PendingManualApproval (moto: none)."""
     make_group()

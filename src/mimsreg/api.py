@@ -33,6 +33,7 @@ from mimsreg.engine.payload import PreparedPayload, prepare_payload
 from mimsreg.engine.plan import RegistrationContext, RegistrationPlan
 from mimsreg.engine.register import COPYING, INSPECTING, current_context
 from mimsreg.engine.spec import RegistrationSpec
+from mimsreg.engine.workdirs import in_use
 from mimsreg.errors import CheckFailedError
 
 __all__ = [
@@ -96,10 +97,15 @@ def _opener(inventory: str | Inventory) -> engine.InventoryOpener:
 
 
 def run_check(
-    model: str | Path, spec: RegistrationSpec, payload: Path, timeout: float = 60.0
+    model: str | Path,
+    spec: RegistrationSpec,
+    payload: Path,
+    timeout: float = 60.0,
+    *,
+    isolation: str = "auto",
 ) -> CheckReport:
     """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails."""
-    report = check_model(model, spec, payload=payload, timeout=timeout)
+    report = check_model(model, spec, payload=payload, timeout=timeout, isolation=isolation)
     if not report.passed:
         reasons = [report.error] if report.error else []
         reasons += [f"{s.name}: {'; '.join(s.reasons)}" for s in report.samples if not s.passed]
@@ -119,6 +125,7 @@ def register(
     payload: str | Path | None = None,
     check: bool = False,
     check_timeout: float = 60.0,
+    check_isolation: str = "auto",
     progress: Progress | None = None,
 ) -> list[RegistrationResult]:
     """Register a packaged model in every region (default: the config's region).
@@ -128,12 +135,13 @@ def register(
     :class:`mimsreg.BadInputError` subclass before anything is written. ``payload`` is a custom
     sample payload (checked against the schema); without it one is generated. ``check=True``
     first runs the model's handlers on the payload (:func:`mimsreg.check.check_model`) and raises
-    :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail.
+    :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail;
+    ``check_isolation`` is its ``isolation`` (``auto``, ``bwrap``, ``none``).
     """
     spec = to_spec(config)
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout)
+        run_check(model_path, spec, payload_archive, check_timeout, isolation=check_isolation)
 
     registration = engine.register(
         spec,
@@ -171,7 +179,8 @@ def collect_temporary_folders(
         if not path.name.startswith(TEMPORARY_FOLDER_PREFIXES) or path.is_symlink():
             continue
         status = path.stat()
-        if path.is_dir() and (user is None or status.st_uid == user):
+        # A folder a live process still holds is never garbage, however old (engine.workdirs).
+        if path.is_dir() and (user is None or status.st_uid == user) and not in_use(path):
             modified = datetime.fromtimestamp(status.st_mtime, timezone.utc)
             entries.append(StoredObject(path.name, str(path), _folder_size(path), modified))
     chosen = select_temporary_folders(entries, datetime.now(timezone.utc), older_than)

@@ -22,6 +22,7 @@ from mimsreg.errors import (
     EXIT_FAILED,
     BadInputError,
     ConfigError,
+    IsolationWarning,
     MimsregError,
     RegistryWarning,
     exit_code,
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
+    from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.package import PackageManifest
+    from mimsreg.engine.plan import RegionPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -299,6 +302,15 @@ inventory_option = click.option(
     help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+isolation_option = click.option(
+    "--isolation",
+    type=click.Choice(["auto", "bwrap", "none"]),
+    default="auto",
+    show_default=True,
+    help="How the model's code is contained: bwrap (a bubblewrap sandbox: no network, no home, "
+    "no credentials, no inventory), none (a scrubbed environment and resource limits only), "
+    "auto (bwrap when it works here, else none with a warning naming what is not contained).",
+)
 
 
 def _regions(values: Sequence[str]) -> list[str]:
@@ -346,6 +358,7 @@ def _regions(values: Sequence[str]) -> list[str]:
     metavar="SECONDS",
     help="Time limit of --check.",
 )
+@isolation_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @json_option
 @handles_errors
@@ -357,6 +370,7 @@ def register(
     payload_path: Path | None,
     run_model_check_flag: bool,
     check_timeout: float,
+    isolation: str,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -367,18 +381,20 @@ def register(
     """
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.base import release_of
     from mimsreg.engine.register import INSPECTING, register
 
     spec = load_config(config_path).to_spec()
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout)
+        run_check(model_path, spec, payload_archive, check_timeout, isolation=isolation)
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RegistryWarning)
+        warnings.simplefilter("always", IsolationWarning)
         registration = register(
             spec,
             model,
@@ -397,24 +413,52 @@ def register(
             _echo_plan(registration.plan.to_dict())
         return
     results = registration.results
+    release = release_of(registration.plan.regions[0].identity)
     if as_json:
-        echo_json([result.to_dict() for result in results])
+        echo_json([{**result.to_dict(), "release": release} for result in results])
     else:
-        rows = [{**r.to_dict(), "sha256": r.sha256[:12]} for r in results]
-        echo_table(rows, ["region", "group", "version", "status", "sha256", "id"])
+        rows = [{**r.to_dict(), "release": release, "sha256": r.sha256[:12]} for r in results]
+        echo_table(rows, ["region", "group", "version", "release", "status", "sha256", "id"])
         for result in results:
             if result.error:
                 click.echo(f"error: {result.region}: {result.error}", err=True)
+    _warn_number_drift(inventory_uri, registration.plan.regions[0], results)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
 
 
+def _warn_number_drift(
+    inventory_uri: str, plan: RegionPlan, results: Sequence[RegistrationResult]
+) -> None:
+    """Warn when the release just registered has another number in another region (there,
+    GROUP/VERSION names a different model). A failed check warns; the registration stands."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.releases import number_drift
+
+    if not any(result.ok and result.version is not None for result in results):
+        return
+    registered = [result.region for result in results if result.ok]
+    try:
+        with (
+            open_inventory(inventory_uri) as inventory,
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always", RegistryWarning)
+            regions = inventory.compared_regions(registered)
+            message = number_drift(inventory.versions_of(plan.group, plan.identity, regions))
+        _echo_warnings(caught)
+    except MimsregError as exc:
+        message = f"could not compare version numbers across regions: {exc}"
+    if message is not None:
+        click.echo(f"warning: {message}", err=True)
+
+
 def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """What was left out of a request SageMaker would refuse, once each, as ``warning:`` lines;
-    any other warning goes on as it came."""
+    """What was left out of a request SageMaker would refuse and what the check did not
+    contain, once each, as ``warning:`` lines; any other warning goes on as it came."""
     shown: set[str] = set()
     for warning in caught:
-        if not issubclass(warning.category, RegistryWarning):
+        if not issubclass(warning.category, (RegistryWarning, IsolationWarning)):
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
@@ -440,21 +484,54 @@ def _echo_plan(plan: dict[str, Any]) -> None:
 @inventory_option
 @click.option("--region", default=None, metavar="REGION", help="Only this region.")
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
+@click.option(
+    "--status",
+    default=None,
+    metavar="STATUS",
+    help="Only this approval status: pending, approved, rejected (or the full names).",
+)
+@click.option("--owner", default=None, metavar="OWNER", help="Only this model owner (any case).")
+@click.option("--domain", default=None, metavar="DOMAIN", help="Only this registration domain.")
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only versions registered since: a duration back (24h, 7d) or a date/time (ISO 8601).",
+)
 @json_option
 @handles_errors
-def list_command(inventory_uri: str, region: str | None, group: str | None, as_json: bool) -> None:
-    """List registered versions: group, version, region, approval status, sha256, created_at."""
+def list_command(
+    inventory_uri: str,
+    region: str | None,
+    group: str | None,
+    status: str | None,
+    owner: str | None,
+    domain: str | None,
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """List registered versions: group, version, region, release, approval status, sha256,
+    created_at. The release id is the same in every region a registration went to."""
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import VersionFilter, parse_since, parse_status
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+    chosen = VersionFilter(
+        status=parse_status(status) if status is not None else None,
+        owner=owner,
+        domain=domain,
+        since=parse_since(since) if since is not None else None,
+    )
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
         records = inventory.list_versions(region=_region_or_none(region), group=group)
-    rows = [record.summary() for record in records]
+    rows = [record.summary() for record in chosen.select(records)]
     if as_json:
         echo_json(rows)
         return
     for row in rows:
         row["sha256"] = row["sha256"][:12]
-    echo_table(rows, ["group", "version", "region", "approval_status", "sha256", "created_at"])
+    echo_table(
+        rows, ["group", "version", "region", "release", "approval_status", "sha256", "created_at"]
+    )
 
 
 def _region_or_none(region: str | None) -> str | None:
@@ -482,21 +559,11 @@ def _parse_ref(reference: str) -> tuple[str, int]:
 
 
 def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[str, str, int]:
-    """Region, group and version of a reference; the region may be implied when unique."""
-    from mimsreg.errors import NotFoundError
+    """Region, group and version of a reference (GROUP/VERSION, GROUP/latest, GROUP@RELEASE);
+    the region may be implied when unique."""
+    from mimsreg.engine.inventory.releases import locate, parse_reference
 
-    group, version = _parse_ref(reference)
-    if region is not None:
-        return str(_region_or_none(region)), group, version
-    regions = inventory.regions_of(group, version)
-    if not regions:
-        raise NotFoundError(f"{group}/{version} is not in the {inventory.name} inventory")
-    if len(regions) > 1:
-        raise BadInputError(
-            f"{group}/{version} exists in several regions ({', '.join(regions)}): "
-            "choose one with --region"
-        )
-    return regions[0], group, version
+    return locate(inventory, parse_reference(reference), _region_or_none(region))
 
 
 @cli.command()
@@ -509,18 +576,37 @@ def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) 
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        record = inventory.get_version(*_locate(inventory, reference, region))
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
+        located = _locate(inventory, reference, region)
+        record = _get_or_tombstone(inventory, *located)
     if as_json:
         echo_json(record.to_dict())
     else:
         _echo_record(record)
 
 
+def _get_or_tombstone(inventory: Inventory, region: str, group: str, version: int) -> VersionRecord:
+    """The version; when it was deleted, the NotFoundError says by whom and when."""
+    from mimsreg.errors import NotFoundError
+
+    try:
+        return inventory.get_version(region, group, version)
+    except NotFoundError as exc:
+        tombstone = inventory.tombstone(region, group, version)
+        if tombstone is None:
+            raise
+        note = f" ({tombstone.note})" if tombstone.note else ""
+        raise NotFoundError(
+            f"{group}/{version} in {region} was deleted at {tombstone.deleted_at} by "
+            f"{tombstone.deleted_by}{note}"
+        ) from exc
+
+
 def _echo_record(record: VersionRecord) -> None:
     data = record.to_dict()
     click.echo(f"{record.group}/{record.version} in {record.region}  ({record.id})")
     for label, key in [
+        ("release", "release"),
         ("approval", "approval_status"),
         ("owner", "model_owner"),
         ("domain", "model_registration_domain"),
@@ -542,6 +628,9 @@ def _echo_record(record: VersionRecord) -> None:
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
             click.echo(f"  {label:<15} {value}")
+    tags = data.get("tags") or {}
+    if tags:
+        click.echo(f"  {'tags':<15} " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
     origin = data.get("promoted_from")
     if isinstance(origin, dict):
         click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
@@ -559,7 +648,14 @@ def _echo_record(record: VersionRecord) -> None:
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
+@click.option("--pending", is_flag=True, help="Back to PendingManualApproval instead of approve.")
 @click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@click.option(
+    "--all-regions",
+    is_flag=True,
+    help="The same release in every region that holds it (found by identity, never by "
+    "number), each version touched listed.",
+)
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
 @click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
 @inventory_option
@@ -568,27 +664,235 @@ def _echo_record(record: VersionRecord) -> None:
 def approve(
     reference: str,
     reject: bool,
+    pending: bool,
     region: str | None,
+    all_regions: bool,
     note: str | None,
     actor: str | None,
     inventory_uri: str,
     as_json: bool,
 ) -> None:
-    """Approve (or --reject) a version; who, when and why are kept as history."""
+    """Approve (or --reject, or set --pending) a version; who, when and why are kept as history.
+
+    A decision that changes nothing says "already <status>" and records nothing, unless --note
+    is given. REFERENCE: GROUP/VERSION, GROUP/latest or GROUP@RELEASE.
+    """
     from mimsreg.api import current_context
     from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import approve_release, decide
     from mimsreg.engine.spec import ApprovalStatus
 
-    status = ApprovalStatus.REJECTED if reject else ApprovalStatus.APPROVED
+    if reject and pending:
+        raise BadInputError("--reject and --pending: choose one")
+    status = ApprovalStatus.APPROVED
+    if reject or pending:
+        status = ApprovalStatus.REJECTED if reject else ApprovalStatus.PENDING_MANUAL_APPROVAL
+    who = actor or current_context().user
     with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
         located = _locate(inventory, reference, region)
-        record = inventory.set_approval(
-            *located, status=status.value, actor=actor or current_context().user, note=note
+        if all_regions:
+            anchor = inventory.get_version(*located)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RegistryWarning)
+                decisions = approve_release(inventory, anchor, status.value, who, note)
+            _echo_warnings(caught)
+        else:
+            decisions = [decide(inventory, *located, status.value, who, note)]
+    if as_json:
+        data = [decision.to_dict() for decision in decisions]
+        echo_json(data if all_regions else data[0])
+        return
+    for decision in decisions:
+        record = decision.record
+        where = f"{record.group}/{record.version} in {record.region}"
+        if decision.changed:
+            click.echo(f"{where}: {record.approval_status}")
+        else:
+            recorded = " (note recorded)" if decision.recorded else ""
+            click.echo(f"{where}: already {record.approval_status}{recorded}")
+
+
+reference_argument = click.argument("reference", metavar="GROUP/VERSION")
+region_option = click.option(
+    "--region", default=None, metavar="REGION", help="Region (needed when several)."
+)
+
+
+@cli.command()
+@reference_argument
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option("--remove", "remove_keys", multiple=True, metavar="KEY", help="Remove this tag.")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def tag(
+    reference: str,
+    assignments: tuple[str, ...],
+    remove_keys: tuple[str, ...],
+    region: str | None,
+    inventory_uri: str,
+    as_json: bool,
+) -> None:
+    """Set (KEY=VALUE) or --remove tags of a version; every other field stays.
+
+    On SageMaker, which allows no tags on versions, they are kept as the version's metadata
+    (mimsreg:tag:KEY) and in its record.
+    """
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_tags, parse_tag_assignments
+
+    tags = parse_tag_assignments(assignments)
+    check_tags(tags, remove_keys)
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        located = _locate(inventory, reference, region)
+        record = inventory.update_version(
+            *located, actor=current_context().user, tags=tags, remove_tags=remove_keys
+        )
+    if as_json:
+        echo_json(record.to_dict())
+        return
+    current = record.record.get("tags") or {}
+    listed = ", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "(none)"
+    click.echo(f"{record.group}/{record.version} in {record.region}: tags {listed}")
+
+
+@cli.command()
+@reference_argument
+@click.argument("text", metavar="TEXT")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def describe(
+    reference: str, text: str, region: str | None, inventory_uri: str, as_json: bool
+) -> None:
+    """Replace a version's description with TEXT (SageMaker: kept in its record, which `show`
+    reads, since SageMaker's own description cannot change)."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import check_description
+
+    description = check_description(text)
+    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
+        located = _locate(inventory, reference, region)
+        record = inventory.update_version(
+            *located, actor=current_context().user, description=description
         )
     if as_json:
         echo_json(record.to_dict())
     else:
-        click.echo(f"{record.group}/{record.version} in {record.region}: {record.approval_status}")
+        click.echo(f"{record.group}/{record.version} in {record.region}: description set")
+
+
+@cli.command()
+@reference_argument
+@click.option(
+    "--region",
+    "region_values",
+    multiple=True,
+    metavar="REGION",
+    help="Region(s) to delete it in (repeatable, or comma-separated); needed when several.",
+)
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@click.option("--note", default=None, metavar="TEXT", help="Why; kept with the tombstone.")
+@inventory_option
+@json_option
+@handles_errors
+def delete(
+    reference: str,
+    region_values: tuple[str, ...],
+    yes: bool,
+    note: str | None,
+    inventory_uri: str,
+    as_json: bool,
+) -> None:
+    """Delete a version. The history keeps a tombstone (who, when, its approvals); its number
+    is not given again; its artifact goes at the next `mimsreg gc` once no version uses it."""
+    from mimsreg.api import current_context
+    from mimsreg.engine.inventory import open_inventory
+
+    regions: list[str | None] = [_region_or_none(value) for value in _regions(region_values)]
+    named = [str(region) for region in regions]
+    with open_inventory(inventory_uri, regions=named or None) as inventory:
+        located = [_locate(inventory, reference, region) for region in regions or [None]]
+        targets = list(dict.fromkeys(located))
+        _refuse_numbers_of_different_releases(inventory, reference, targets)
+        listed = ", ".join(f"{group}/{number} in {region}" for region, group, number in targets)
+        if not yes:
+            click.confirm(f"delete {listed}?", abort=True, err=True)
+        actor = current_context().user
+        tombstones = [inventory.delete_version(*target, actor, note) for target in targets]
+    if as_json:
+        echo_json([tombstone.to_dict() for tombstone in tombstones])
+        return
+    for tombstone in tombstones:
+        click.echo(
+            f"deleted {tombstone.group}/{tombstone.version} in {tombstone.region} "
+            f"(release {tombstone.release}); its history is kept"
+        )
+    click.echo("its artifact goes at the next `mimsreg gc` once no version uses it", err=True)
+
+
+def _refuse_numbers_of_different_releases(
+    inventory: Inventory, reference: str, targets: Sequence[tuple[str, str, int]]
+) -> None:
+    """One number in several regions may name different models: refused unless one release."""
+    if len(targets) < 2:
+        return
+    records = [inventory.get_version(*target) for target in targets]
+    if len({record.identity for record in records}) > 1:
+        named = ", ".join(f"{r.region} {r.group}/{r.version} ({r.release})" for r in records)
+        raise BadInputError(
+            f"{reference} names different releases in the regions given ({named}): name one "
+            "release with GROUP@RELEASE; nothing was deleted"
+        )
+
+
+@cli.command()
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@region_option
+@inventory_option
+@json_option
+@handles_errors
+def diff(first: str, second: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+    """Compare two versions (each GROUP/VERSION, GROUP/latest or GROUP@RELEASE): metadata,
+    variable schema, archive digest and approval status."""
+    from mimsreg.engine.inventory import open_inventory
+    from mimsreg.engine.inventory.lifecycle import diff_versions
+
+    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
+        a = inventory.get_version(*_locate(inventory, first, region))
+        b = inventory.get_version(*_locate(inventory, second, region))
+    difference = diff_versions(a, b)
+    if as_json:
+        echo_json(difference)
+    else:
+        _echo_diff(difference)
+
+
+def _echo_diff(difference: dict[str, Any]) -> None:
+    for side in ("a", "b"):
+        v = difference[side]
+        click.echo(f"{side}: {v['group']}/{v['version']} in {v['region']} (release {v['release']})")
+    if difference["same"]:
+        click.echo("no differences" + (" (the same release)" if difference["same_release"] else ""))
+        return
+    for name in ("digest", "approval"):
+        entry = difference[name]
+        shown = entry["a"] if entry["same"] else f"{entry['a']} -> {entry['b']}"
+        click.echo(f"{name:<9} {'same ' if entry['same'] else ''}{shown}")
+    for key, values in difference["metadata"].items():
+        click.echo(f"metadata  {key}: {values['a']!r} -> {values['b']!r}")
+    for side, changes in difference["schema"].items():
+        parts = [f"+{v['name']} ({v['type']})" for v in changes["added"]]
+        parts += [f"-{v['name']} ({v['type']})" for v in changes["removed"]]
+        parts += [f"{v['name']} {v['a']} -> {v['b']}" for v in changes["changed"]]
+        if changes.get("reordered"):
+            parts.append("order changed")
+        click.echo(f"schema    {side}s: {', '.join(parts)}")
 
 
 @cli.command("gc")
@@ -638,7 +942,7 @@ def gc_command(
 
     seconds = parse_duration(older_than)
     regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None) as inventory:
+    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
             seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
         )
@@ -760,7 +1064,7 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri) as inventory:
+    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -883,8 +1187,11 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
+    from mimsreg.errors import InvalidPackageError
 
+    refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
         size = model_path.stat().st_size if model_path.is_file() else 0
@@ -1017,8 +1324,23 @@ def payload(
 @click.option(
     "--install-requirements",
     is_flag=True,
-    help="pip-install code/requirements.txt into a temporary folder first.",
+    help="pip-install code/requirements.txt into a temporary folder first, in the sandbox: wheels "
+    "only, plain requirements only (index, -e, VCS, URL and path lines are refused).",
 )
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="With --install-requirements: the package index (default: pip's, PyPI; pip's own "
+    "configuration and PIP_* variables are ignored).",
+)
+@isolation_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handles_errors
 def check(
@@ -1027,6 +1349,9 @@ def check(
     payload_path: str | None,
     timeout: float,
     install_requirements: bool,
+    wheelhouse: Path | None,
+    index_url: str | None,
+    isolation: str,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
@@ -1035,14 +1360,26 @@ def check(
     code/<inference_entry_point> runs in a separate Python process, called as the serving
     container calls it; every response must have a declared content type and hold every declared
     output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
-    configuration, archive or payload.
+    configuration, archive or payload. The model's code runs in a sandbox (--isolation).
     """
     from mimsreg.check import check_model
 
     config = load_config(config_path)
-    report = check_model(
-        model, config, payload_path, timeout=timeout, install_requirements=install_requirements
-    )
+    with warnings.catch_warnings():
+        # The report carries the warning; it is printed below, once.
+        warnings.simplefilter("ignore", IsolationWarning)
+        report = check_model(
+            model,
+            config,
+            payload_path,
+            timeout=timeout,
+            install_requirements=install_requirements,
+            isolation=isolation,
+            wheelhouse=wheelhouse,
+            index_url=index_url,
+        )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -1147,7 +1484,7 @@ def promote(
             "with {region} (mimsreg-models-{region})"
         )
     chosen = ApprovalStatus(status).value if status else None
-    with open_inventory(from_uri, regions=_listed(from_region)) as inventory:
+    with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
         source = Source(inventory, from_uri, region, group, version)
         with warnings.catch_warnings(record=True) as caught:

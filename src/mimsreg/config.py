@@ -171,7 +171,7 @@ def _normalise_variables(value: Any) -> Any:
 
 
 def _check_variable_names(variables: VariableList) -> VariableList:
-    bad = [name for name in variables if not VARIABLE_NAME_PATTERN.match(name)]
+    bad = [name for name in variables if not VARIABLE_NAME_PATTERN.fullmatch(name)]
     if bad:
         raise ValueError(f"invalid variable name(s) {bad!r}: names are {VARIABLE_NAME_RULE}")
     return variables
@@ -205,9 +205,9 @@ def _kms_key_problem(key: str, region: str | None) -> str | None:
     """
     sample = _SAMPLE_REGIONS.get(key.split(":")[1] if key.startswith("arn:") else "", "us-east-1")
     candidate = key.replace("{region}", region or sample)
-    match = KMS_ARN_PATTERN.match(candidate)
+    match = KMS_ARN_PATTERN.fullmatch(candidate)
     if match is None:
-        if _KMS_KEY_ID_PATTERN.match(candidate):
+        if _KMS_KEY_ID_PATTERN.fullmatch(candidate):
             return None
         return f"{key!r} is not a KMS key: use {KMS_KEY_FORMS}"
     partition, key_region = match.group(1), match.group(2)
@@ -242,7 +242,7 @@ def _check_aws_region(value: Any, region: str) -> None:
 def _check_instance_type(value: str) -> str:
     if not value.startswith("ml."):
         raise ValueError(f"must start with 'ml.' (a SageMaker instance type), got {value!r}")
-    if not _INSTANCE_TYPE_PATTERN.match(value):
+    if not _INSTANCE_TYPE_PATTERN.fullmatch(value):
         raise ValueError(f"{value!r} is not an instance type of the form 'ml.<family>.<size>'")
     return value
 
@@ -545,7 +545,7 @@ class ModelRegistrationConfig(BaseModel):
     @field_validator("model_package_group_name")
     @classmethod
     def _group_name(cls, value: str | None) -> str | None:
-        if value is not None and not GROUP_NAME_PATTERN.match(value):
+        if value is not None and not GROUP_NAME_PATTERN.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a valid SageMaker model package group name: 1 to 63 letters, "
                 "digits and hyphens, starting and ending with a letter or digit"
@@ -555,7 +555,7 @@ class ModelRegistrationConfig(BaseModel):
     @field_validator("framework_version")
     @classmethod
     def _framework_version(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[0-9][0-9A-Za-z.\-]*$", value):
+        if value is not None and not re.fullmatch(r"[0-9][0-9A-Za-z.\-]*", value):
             raise ValueError(f"{value!r} is not a framework version such as '1.7-1' or '2.1'")
         return value
 
@@ -896,7 +896,16 @@ def _parse_yaml(text: str) -> Any:
     import yaml
 
     class _StrictLoader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+            # An alias is a reference, and a few hundred bytes of them expand to billions of
+            # values (and messages quoting them): a configuration needs none.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise ValueError(
+                    f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                    "allowed in a configuration: write the value out"
+                )
+            return super().compose_node(parent, index)
 
     def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
         loader.flatten_mapping(node)

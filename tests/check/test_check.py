@@ -476,12 +476,12 @@ def build_wheel(folder: Path, name: str = "tinydep", source: str = "FACTOR = 3\n
 @pytest.mark.slow
 def test_requirements_are_installed_only_on_request(tmp_path: Path, spec: RegistrationSpec) -> None:
     """Without --install-requirements an import fails with a hint; with it, pip installs it into a
-    temporary folder on the child's path (here offline, from a wheel shipped in code/)."""
+    temporary folder on the child's path (here offline, from a wheelhouse the user names)."""
     script = variant("import csv\n", "import csv\nimport tinydep\n")
-    folder = write_model(
-        tmp_path / "m", script, requirements="--no-index\n./tinydep-1.0-py3-none-any.whl\n"
-    )
-    build_wheel(folder / "code")
+    folder = write_model(tmp_path / "m", script, requirements="tinydep==1.0\n")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(wheels)
     report = check_model(folder, spec)
     assert report.error is not None
     assert "No module named 'tinydep'" in report.error
@@ -491,14 +491,12 @@ def test_requirements_are_installed_only_on_request(tmp_path: Path, spec: Regist
     assert report.notes == (
         "code/requirements.txt was not installed (--install-requirements installs it)",
     )
-    report = check_model(folder, spec, install_requirements=True)
+    report = check_model(folder, spec, install_requirements=True, wheelhouse=wheels)
     assert report.passed, report.to_dict()
     assert report.notes == ("installed code/requirements.txt into a temporary folder",)
     assert not (folder / "code" / "tinydep.py").exists()
-    (folder / "code" / "requirements.txt").write_text(
-        "--no-index\n./missing-1.0-py3-none-any.whl\n"
-    )
-    report = check_model(folder, spec, install_requirements=True)
+    (folder / "code" / "requirements.txt").write_text("missing==1.0\n")
+    report = check_model(folder, spec, install_requirements=True, wheelhouse=wheels)
     assert report.error is not None
     assert report.error.startswith("pip install -r code/requirements.txt failed (exit 1): ")
     assert only_reasons(report) == [report.error]
@@ -506,8 +504,10 @@ def test_requirements_are_installed_only_on_request(tmp_path: Path, spec: Regist
 
 def test_pip_timeout_is_reported(tmp_path: Path, spec: RegistrationSpec) -> None:
     """An installation that takes too long is stopped and named."""
-    folder = write_model(tmp_path / "m", requirements="--no-index\nnothing\n")
-    report = check_model(folder, spec, install_requirements=True, install_timeout=0.001)
+    folder = write_model(tmp_path / "m", requirements="nothing\n")
+    report = check_model(
+        folder, spec, install_requirements=True, install_timeout=0.001, wheelhouse=tmp_path
+    )
     assert report.error == "pip install -r code/requirements.txt took longer than 0.001 s; stopped"
 
 

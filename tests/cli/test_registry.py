@@ -42,6 +42,9 @@ def test_register_list_show_approve(model: Path) -> None:
         "approval_status",
         "sha256",
         "created_at",
+        "release",
+        "owner",
+        "domain",
     }
 
     shown = json.loads(invoke("show", "BuyerSellerMessaging-FraudDetection/1", "--json").stdout)
@@ -68,6 +71,7 @@ def test_human_output(model: Path) -> None:
         "REGION",
         "GROUP",
         "VERSION",
+        "RELEASE",
         "STATUS",
         "SHA256",
         "ID",

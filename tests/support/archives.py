@@ -194,6 +194,19 @@ def _global_pax(key: str) -> bytes:
     return raw_member("pax_global_header", body, typeflag=b"g") + raw_member("a", b"1") + END
 
 
+def deep_path_archive(levels: int = 50_000) -> bytes:
+    """One member whose pax path is ``a/`` ``levels`` times: 244 bytes for 50,000 levels. Each
+    ancestor's string built per level took 2.4 GB and 10 s to inspect."""
+    deep = "a/" * levels + "f"
+    data = raw_member("p", pax_record("path", deep), typeflag=b"x") + raw_member("x", b"1") + END
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _long_link_target() -> bytes:
+    target = "a/" * 3000 + "f"
+    return _pax_member({"linkpath": target}, typeflag=b"2")
+
+
 HOSTILE: list[Hostile] = [
     Hostile(
         "absolute-path",
@@ -495,5 +508,23 @@ HOSTILE: list[Hostile] = [
         lambda: gz(make_tar([file("model.pth", WEIGHTS), directory("code/inference.py")])),
         r"entry point 'code/inference\.py' not found \(under code/: nothing\)",
         entry_point="inference.py",
+    ),
+    # Cheap to send, once expensive to read (issue 18).
+    Hostile(
+        "deep-path",
+        deep_path_archive,
+        r"member 'a/a/a.* \.\.\.\[99,858 characters left out\]\.\.\. .*/a/f': a member name of "
+        r"100,001 bytes \(more than 4,096: PackageLimits\.max_name_bytes\)",
+    ),
+    Hostile(
+        "long-symlink-target",
+        _long_link_target,
+        r"member 'a': a symlink target of 6,001 bytes \(more than 4,096",
+    ),
+    Hostile(
+        "many-implied-directories",
+        lambda: gz(make_tar([file("a/b/c/d/model.pth", WEIGHTS)])),
+        r"member 'a/b/c/d/model\.pth': more than 3 directories, named or implied",
+        limits=PackageLimits(max_members=3),
     ),
 ]

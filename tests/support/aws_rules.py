@@ -167,6 +167,18 @@ RULES: dict[str, Rule] = {
             "test_dropped_fields_kept",
         ),
         Rule(
+            "sm-delete-model-package",
+            "sagemaker",
+            "moto (5.2) has no DeleteModelPackage; AWS deletes the version: later Describe/"
+            "UpdateModelPackage answer ValidationException, ListModelPackages leaves it out, "
+            "and its number is not given to the next version",
+            f"{_MODEL}: operation DeleteModelPackage; SageMaker Developer Guide, 'Delete a "
+            "model version'; the error wording and the numbering: unconfirmed",
+            "the deleted ARN is remembered per region: hidden from ListModelPackages, refused "
+            "in Describe/Update/DeleteModelPackage (moto keeps it, so its number stays used)",
+            "test_delete_model_package",
+        ),
+        Rule(
             "sm-group-exists",
             "sagemaker",
             "CreateModelPackageGroup of an existing group: moto replaces it (tags wiped); AWS "

@@ -212,6 +212,7 @@ class StrictAwsServer(ThreadingHTTPServer):
         self._client_tokens: dict[tuple[str, str], tuple[str, Response]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}  # (region, ARN) -> fields
+        self._deleted: set[tuple[str, str]] = set()  # (region, ARN) of deleted model packages
         super().__init__(("127.0.0.1", port), StrictHandler)
 
     @property
@@ -229,6 +230,7 @@ class StrictAwsServer(ThreadingHTTPServer):
             self._bucket_regions.clear()
             self._client_tokens.clear()
             self._kept.clear()
+            self._deleted.clear()
 
     def refusal_rules(self) -> list[str]:
         return [refusal.rule for refusal in self.refusals]
@@ -338,6 +340,14 @@ class StrictAwsServer(ThreadingHTTPServer):
     def kept_fields(self, region: str, arn: str) -> dict[str, Any]:
         with self._lock:
             return dict(self._kept.get((region, arn), {}))
+
+    def mark_deleted(self, region: str, arn: str) -> None:
+        with self._lock:
+            self._deleted.add((region, arn))
+
+    def is_deleted(self, region: str, arn: str) -> bool:
+        with self._lock:
+            return (region, arn) in self._deleted
 
     def remembered_token(self, region: str, token: str) -> tuple[str, Response] | None:
         with self._lock:

@@ -20,7 +20,7 @@ from tests.support.aws_rules import (
     s3_urls,
     validate_request,
 )
-from tests.support.wire import Request, Response, sagemaker_error
+from tests.support.wire import JSON_CONTENT_TYPE, Request, Response, sagemaker_error
 
 if TYPE_CHECKING:
     from tests.support.strict_aws import StrictAwsServer
@@ -73,6 +73,10 @@ def handle(server: StrictAwsServer, request: Request, forward: Forward) -> Respo
     if refused is not None:
         return refused
     operation = request.operation
+    if "sm-delete-model-package" in server.enabled:
+        answered = _deleted_packages(server, request, body, forward)
+        if answered is not None:
+            return answered
     if operation == "CreateModelPackage":
         return _create_model_package(server, request, body, forward)
     if operation == "UpdateModelPackage" and "sm-update-keeps-fields" in server.enabled:
@@ -247,3 +251,49 @@ def _update_model_package(
     complete["CustomerMetadataProperties"] = metadata
     complete.pop("CustomerMetadataPropertiesToRemove", None)  # applied above
     return forward(request, json.dumps(complete).encode())
+
+
+def _package_gone(arn: str) -> Response:
+    # Wording unconfirmed: AWS's answer for a package that does not exist (or no longer does).
+    return sagemaker_error(400, "ValidationException", f"ModelPackage {arn} does not exist.")
+
+
+def _deleted_packages(
+    server: StrictAwsServer, request: Request, body: dict[str, Any], forward: Forward
+) -> Response | None:
+    """DeleteModelPackage, which moto lacks: the package is forgotten here (moto keeps it, so
+    its number is not given again, as on AWS) and hidden from every later answer."""
+    from botocore.exceptions import ClientError
+
+    operation = request.operation
+    if operation == "DeleteModelPackage":
+        name = str(body.get("ModelPackageName") or "")
+        try:
+            package = server.client("sagemaker", request.region).describe_model_package(
+                ModelPackageName=name
+            )
+        except ClientError:
+            return _package_gone(name)
+        arn = str(package["ModelPackageArn"])
+        if server.is_deleted(request.region, arn):
+            return _package_gone(name)
+        server.mark_deleted(request.region, arn)
+        return Response(200, "OK", [("Content-Type", JSON_CONTENT_TYPE)], b"{}")
+    if operation in ("DescribeModelPackage", "UpdateModelPackage"):
+        name = str(body.get("ModelPackageName") or body.get("ModelPackageArn") or "")
+        if server.is_deleted(request.region, name):
+            return _package_gone(name)
+        return None
+    if operation == "ListModelPackages":
+        response = forward(request)
+        if response.status != 200:
+            return response
+        listed = json.loads(response.body)
+        summaries = listed.get("ModelPackageSummaryList") or []
+        kept = [s for s in summaries if not server.is_deleted(request.region, s["ModelPackageArn"])]
+        if len(kept) == len(summaries):
+            return response
+        body_out = json.dumps({**listed, "ModelPackageSummaryList": kept}).encode()
+        headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+        return Response(response.status, response.reason, headers, body_out)
+    return None

@@ -366,6 +366,7 @@ def test_cli_serves_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         served["rebound"] = client.get("/", headers={"host": "evil.example"}).status_code
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    LocalInventory(tmp_path / "inventory.db").close()  # a read-only ui never creates one
     uri = f"sqlite://{tmp_path / 'inventory.db'}"
     result = invoke("ui", "--inventory", uri, "--port", "9999")
     assert result.exit_code == 0, result.output

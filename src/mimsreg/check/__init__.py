@@ -9,31 +9,39 @@ and the declared response type as ``Accept``. The child returns each raw respons
 The modules: :mod:`.run` (the child process), :mod:`.judge` (its answers against the declared
 outputs), :mod:`.report` (the verdicts), ``_child.py`` (the child itself, standard library only).
 
-The model's ``code/requirements.txt`` is installed only on request, with pip, into a temporary
-folder put on the child's path; without it the child sees the packages of this Python.
+The model's code runs in a sandbox (:mod:`.sandbox`: bubblewrap, or with ``isolation="none"`` or
+where bubblewrap does not work, a scrubbed environment and resource limits and an
+:class:`~mimsreg.errors.IsolationWarning` naming what is not contained).
+
+The model's ``code/requirements.txt`` is installed only on request, with pip, in the same sandbox,
+into a temporary folder put on the child's path; without it the child sees the packages of this
+Python.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
+from mimsreg.engine.inputs import refuse_special_file
 from mimsreg.engine.payload import PayloadSample, generate_samples, load_payload
 from mimsreg.engine.spec import RegistrationSpec
-from mimsreg.errors import BadInputError, InvalidPackageError, PayloadError
+from mimsreg.engine.workdirs import working_folder
+from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning, PayloadError
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
 from mimsreg.check.judge import _failed, _results
 from mimsreg.check.report import CheckReport, SampleResult
 from mimsreg.check.run import DEFAULT_INSTALL_TIMEOUT, _install_requirements, _run_child
+from mimsreg.check.sandbox import ISOLATIONS, Isolation, Limits, resolve_isolation
 
-__all__ = ["DEFAULT_TIMEOUT", "CheckReport", "SampleResult", "check_model"]
+__all__ = ["DEFAULT_TIMEOUT", "ISOLATIONS", "CheckReport", "Limits", "SampleResult", "check_model"]
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -82,6 +90,7 @@ def _samples(
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
+    refuse_special_file(model, "model", InvalidPackageError)
     if model.is_dir():
         if (model / "code").is_dir():
             return model
@@ -109,6 +118,10 @@ def check_model(
     *,
     python: str | None = None,
     install_timeout: float = DEFAULT_INSTALL_TIMEOUT,
+    isolation: str = "auto",
+    limits: Limits | None = None,
+    wheelhouse: str | os.PathLike[str] | None = None,
+    index_url: str | None = None,
 ) -> CheckReport:
     """Run the packaged model's handlers on sample payloads and check the responses.
 
@@ -121,40 +134,60 @@ def check_model(
     ``code/requirements.txt`` first (into a temporary folder). ``python`` is the interpreter of the
     child (default: this one).
 
+    ``isolation``: ``auto`` (bubblewrap when it works here, else ``none``), ``bwrap`` (bad input
+    when it does not work) or ``none`` (a scrubbed environment and resource limits only); without
+    bubblewrap an :class:`~mimsreg.errors.IsolationWarning` says what was not contained and the
+    report's ``warnings`` hold it. ``limits`` overrides :meth:`Limits.for_timeout`. The
+    requirements come from ``wheelhouse`` (a folder of wheels, no network) or ``index_url``
+    (default: pip's, PyPI), never from the model's file.
+
     Raises :class:`~mimsreg.errors.BadInputError` subclasses for a bad configuration, archive or
     payload; a model that fails is a report with ``passed`` False, not an exception.
     """
     if not timeout > 0:
         raise BadInputError(f"the timeout must be a positive number of seconds, got {timeout!r}")
     started = time.monotonic()
+    sandbox = resolve_isolation(isolation)
+    if sandbox.warning is not None:
+        warnings.warn(sandbox.warning, IsolationWarning, stacklevel=2)
     spec = _resolve_spec(config_or_spec)
     samples, notes = _samples(spec, payload)
     interpreter = python or sys.executable
     script = f"code/{spec.inference_entry_point}"
-    with tempfile.TemporaryDirectory(prefix="mimsreg-check-") as folder:
-        work = Path(folder)
+    with working_folder("mimsreg-check-") as work:
         model_dir = _model_dir(Path(model), work).resolve()
         code_dir = model_dir / "code"
         if not (code_dir / spec.inference_entry_point).is_file():
             raise InvalidPackageError(
                 f"{str(model)!r} has no {script}: the inference code belongs under code/"
             )
-        requirements = code_dir / "requirements.txt"
-        extra_paths: list[Path] = []
-        requirements_skipped = requirements.is_file() and not install_requirements
-        if requirements.is_file() and install_requirements:
-            target = work / "site-packages"
-            failure = _install_requirements(interpreter, requirements, target, install_timeout)
-            if failure is not None:
-                return _report_all_failed(model, spec, samples, failure, notes, started)
-            extra_paths.append(target)
-            notes.append("installed code/requirements.txt into a temporary folder")
-        elif requirements.is_file():
-            notes.append(
-                "code/requirements.txt was not installed (--install-requirements installs it)"
-            )
+        requirements_skipped = (
+            code_dir / "requirements.txt"
+        ).is_file() and not install_requirements
+        extra_paths, failure = _requirements(
+            interpreter,
+            model_dir,
+            work,
+            sandbox,
+            notes,
+            install=install_requirements,
+            timeout=install_timeout,
+            wheelhouse=_wheelhouse(wheelhouse),
+            index_url=index_url,
+        )
+        if failure is not None:
+            return _report_all_failed(model, spec, samples, failure, notes, started, sandbox)
         run = _run_child(
-            interpreter, model_dir, code_dir, spec, samples, extra_paths, work, timeout
+            interpreter,
+            model_dir,
+            code_dir,
+            spec,
+            samples,
+            extra_paths,
+            work,
+            timeout,
+            isolation=sandbox,
+            limits=limits or Limits.for_timeout(timeout),
         )
     results, error, run_notes = _results(run, samples, spec, timeout)
     if error and "ModuleNotFoundError" in error and requirements_skipped:
@@ -168,7 +201,59 @@ def check_model(
         notes=(*notes, *run_notes),
         log_tail=run.log_tail if failed else (),
         duration_seconds=time.monotonic() - started,
+        isolation=sandbox.mode,
+        warnings=_warnings(sandbox),
     )
+
+
+def _requirements(
+    interpreter: str,
+    model_dir: Path,
+    work: Path,
+    sandbox: Isolation,
+    notes: list[str],
+    *,
+    install: bool,
+    timeout: float,
+    wheelhouse: Path | None,
+    index_url: str | None,
+) -> tuple[list[Path], str | None]:
+    """The folders the model's requirements add to the child's path, and why installing them
+    failed (or None); a note either way."""
+    requirements = model_dir / "code" / "requirements.txt"
+    if not requirements.is_file():
+        return [], None
+    if not install:
+        notes.append("code/requirements.txt was not installed (--install-requirements installs it)")
+        return [], None
+    target = work / "site-packages"
+    failure = _install_requirements(
+        interpreter,
+        requirements,
+        target,
+        timeout,
+        isolation=sandbox,
+        model_dir=model_dir,
+        work=work,
+        wheelhouse=wheelhouse,
+        index_url=index_url,
+    )
+    if failure is None:
+        notes.append("installed code/requirements.txt into a temporary folder")
+    return [target], failure
+
+
+def _warnings(sandbox: Isolation) -> tuple[str, ...]:
+    return () if sandbox.warning is None else (sandbox.warning,)
+
+
+def _wheelhouse(wheelhouse: str | os.PathLike[str] | None) -> Path | None:
+    if wheelhouse is None:
+        return None
+    folder = Path(wheelhouse).absolute()
+    if not folder.is_dir():
+        raise BadInputError(f"the wheelhouse {str(wheelhouse)!r} is not a folder")
+    return folder
 
 
 def _report_all_failed(
@@ -178,6 +263,7 @@ def _report_all_failed(
     error: str,
     notes: Sequence[str],
     started: float,
+    sandbox: Isolation,
 ) -> CheckReport:
     accept = spec.response_types[0]
     results = tuple(_failed(sample, accept, error) for sample in samples)
@@ -188,4 +274,6 @@ def _report_all_failed(
         error=error,
         notes=tuple(notes),
         duration_seconds=time.monotonic() - started,
+        isolation=sandbox.mode,
+        warnings=_warnings(sandbox),
     )

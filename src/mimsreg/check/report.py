@@ -50,6 +50,8 @@ class CheckReport:
     notes: tuple[str, ...] = ()
     log_tail: tuple[str, ...] = field(default=())
     duration_seconds: float = 0.0
+    isolation: str = "none"
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -67,4 +69,6 @@ class CheckReport:
             "notes": list(self.notes),
             "log_tail": list(self.log_tail),
             "duration_seconds": round(self.duration_seconds, 3),
+            "isolation": self.isolation,
+            "warnings": list(self.warnings),
         }

@@ -20,16 +20,60 @@ to the tree at the backend's boundary (:mod:`mimsreg.engine.inventory._aws_error
     │   ├── InventoryURIError  an inventory URI that names no known backend
     │   └── NotFoundError      a group or version that does not exist
     └── MissingDependencyError an optional extra is not installed
+
+Hostile input must not make hostile output: every line of a message is cut to
+:data:`MAX_LINE` characters (in the middle, saying how much was left out), so a value quoted
+with ``!r`` (a 1 MiB member name, a YAML value) cannot flood a terminal or a log.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# Characters one line of an error message may hold: enough for a path, a quoted name and the
+# reason, never a whole hostile value.
+MAX_LINE = 400
+_MAX_WORD = 160
+_LONG_WORD = re.compile(rf"\S{{{_MAX_WORD + 1},}}")
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    tail = limit // 4
+    left_out = len(text) - head - tail
+    return f"{text[:head]} ...[{left_out:,} characters left out]... {text[-tail:]}"
+
+
+def _shorten_word(match: re.Match[str]) -> str:
+    return shorten(match.group(), _MAX_WORD)
+
+
+def shorten_lines(message: str, limit: int = MAX_LINE) -> str:
+    """Every line of ``message`` cut to ``limit`` characters (see :func:`shorten`).
+
+    Long words (a path, a quoted name) are cut first, so the reason around them stays whole.
+    """
+    if len(message) <= limit:
+        return message
+    lines = (_LONG_WORD.sub(_shorten_word, line) for line in message.split("\n"))
+    return "\n".join(shorten(line, limit) for line in lines)
+
 
 class MimsregError(Exception):
-    """Base class of every error raised by mimsreg on purpose."""
+    """Base class of every error raised by mimsreg on purpose.
+
+    A message's lines are cut to :data:`MAX_LINE` characters here, once for the whole tree.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (shorten_lines(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 @dataclass(frozen=True)
@@ -38,6 +82,11 @@ class FieldError:
 
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A dict key or a value quoted in the message may be anything the file held.
+        object.__setattr__(self, "field", shorten(self.field, MAX_LINE // 2))
+        object.__setattr__(self, "message", shorten_lines(self.message))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -108,6 +157,10 @@ class MissingDependencyError(MimsregError, ImportError):
 
 class RegistryWarning(UserWarning):
     """Something SageMaker would refuse was left out of a request (see ``engine.aws_rules``)."""
+
+
+class IsolationWarning(UserWarning):
+    """``check`` ran the model's code without a sandbox; the message says what was not contained."""
 
 
 EXIT_OK = 0

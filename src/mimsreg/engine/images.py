@@ -174,7 +174,7 @@ def _instance_family(instance_type: str) -> str:
     """The family of ``ml.<family>.<size>``; empty for ``local``/``local_gpu``."""
     if instance_type in ("local", "local_gpu"):
         return ""
-    match = _FAMILY_PATTERN.match(instance_type)
+    match = _FAMILY_PATTERN.fullmatch(instance_type)
     if match is None:
         raise PlanError(
             f"invalid SageMaker instance type {instance_type!r}: expected 'ml.<family>.<size>' "

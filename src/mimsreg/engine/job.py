@@ -187,7 +187,7 @@ def check_bundle(expected_sha256: str) -> None:
 
 def load_spec(path: Path, expected_sha256: str | None = None) -> RegistrationSpec:
     """Read the spec document; a digest that differs from the pipeline's is bad input."""
-    from mimsreg.engine.spec import RegistrationSpec
+    from mimsreg.engine.spec import RegistrationSpec, name_problems
 
     try:
         data = path.read_bytes()
@@ -200,9 +200,13 @@ def load_spec(path: Path, expected_sha256: str | None = None) -> RegistrationSpe
             f"{expected_sha256!r}: upload the builder's files again (upload_runtime)"
         )
     try:
-        return RegistrationSpec.from_dict(json.loads(data.decode("utf-8")))
+        spec = RegistrationSpec.from_dict(json.loads(data.decode("utf-8")))
     except (ValueError, TypeError) as exc:
         raise BadInputError(f"registration spec {str(path)!r} is not valid: {exc}") from exc
+    problems = name_problems(spec)
+    if problems:
+        raise BadInputError(f"registration spec {str(path)!r} is not valid: {'; '.join(problems)}")
+    return spec
 
 
 def _archives(folder: Path) -> list[Path]:

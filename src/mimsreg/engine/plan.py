@@ -231,7 +231,7 @@ def _check_kms_key(spec: RegistrationSpec, region: str) -> None:
             f"kms_key_id: no KMS key for region {region} in the mapping ({mapped}): add "
             f"'{region}: <a key of {region}>' or leave {region} out of the target regions"
         )
-    match = KMS_ARN_PATTERN.match(key)
+    match = KMS_ARN_PATTERN.fullmatch(key)
     if match is None:  # a key id or an alias name: KMS resolves it in the region of the request
         return
     partition, key_region = match.group(1), match.group(2)

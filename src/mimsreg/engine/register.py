@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_res
 from mimsreg.engine.package import inspect_package
 from mimsreg.engine.payload import prepare_payload
 from mimsreg.engine.plan import ImageResolver, RegistrationContext, RegistrationPlan, build_plan
+from mimsreg.engine.workdirs import working_folder
 
 if TYPE_CHECKING:
     from mimsreg.engine.inventory.base import Inventory, Progress
@@ -131,8 +131,8 @@ def register(
     (it is not opened on a dry run). ``progress(phase, total_bytes)``: a context manager giving
     the byte counter of the phase (:data:`INSPECTING`, :data:`COPYING`) or None.
     """
-    with tempfile.TemporaryDirectory(prefix="mimsreg-payload-") as work:
-        prepared = prepare_payload(spec, payload, Path(work))
+    with working_folder("mimsreg-payload-") as work:
+        prepared = prepare_payload(spec, payload, work)
         plan = plan_registration(
             spec,
             model,

@@ -83,7 +83,7 @@ def normalise_region(value: str) -> str:
     code = REGION_CODES.get(stripped.upper())
     if code is not None:
         return code
-    if not _REGION_PATTERN.match(stripped):
+    if not _REGION_PATTERN.fullmatch(stripped):
         codes = ", ".join(REGION_CODES)
         raise ValueError(
             f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes})"
@@ -105,7 +105,7 @@ _PARTITIONS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 
 def _partition_entry(region: str) -> tuple[str, str]:
     for pattern, partition, suffix in _PARTITIONS:
-        if pattern.match(region):
+        if pattern.fullmatch(region):
             return partition, suffix
     return "aws", "amazonaws.com"
 
@@ -127,8 +127,27 @@ KMS_ARN_PATTERN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key|
 def kms_key_region(key: str) -> str | None:
     """The region a KMS key ARN (or alias ARN) names; None for a key id or an alias name,
     which KMS resolves in the region of the request."""
-    match = KMS_ARN_PATTERN.match(key)
+    match = KMS_ARN_PATTERN.fullmatch(key)
     return match.group(2) if match else None
+
+
+def name_problems(spec: RegistrationSpec) -> list[str]:
+    """What is wrong with the names of a spec that arrived as a document (the job's input):
+    each checked whole (``fullmatch``: ``"group\\n"`` passes a ``$`` pattern and looks like
+    ``"group"``)."""
+    problems = []
+    if not GROUP_NAME_PATTERN.fullmatch(spec.model_package_group_name):
+        problems.append(
+            f"model_package_group_name {spec.model_package_group_name!r} is not a SageMaker "
+            "model package group name (1 to 63 letters, digits and hyphens)"
+        )
+    if not _REGION_PATTERN.fullmatch(spec.region):
+        problems.append(f"region {spec.region!r} is not an AWS region name")
+    for side, pairs in (("input", spec.input_variables), ("output", spec.output_variables)):
+        for name, _ in pairs:
+            if not VARIABLE_NAME_PATTERN.fullmatch(name):
+                problems.append(f"{side} variable name {name!r} is not valid")
+    return problems
 
 
 def derive_group_name(domain: str, objective: str) -> str:

@@ -128,7 +128,7 @@ def _bucket_setting(value: str | Mapping[str, str] | None) -> str | dict[str, st
 
 
 def _check_s3_uri(value: str, what: str) -> str:
-    if not _S3_URI.match(value):
+    if not _S3_URI.fullmatch(value):
         raise BadInputError(f"{what}: {value!r} is not an s3:// URI (s3://bucket/key)")
     return value
 
@@ -255,7 +255,7 @@ class ModelRegistrationStepBuilder:
     def _check_knobs(
         instance_type: str, count: int, volume: int, runtime: int, step_name: str
     ) -> None:
-        if not isinstance(instance_type, str) or not _INSTANCE_TYPE.match(instance_type):
+        if not isinstance(instance_type, str) or not _INSTANCE_TYPE.fullmatch(instance_type):
             raise BadInputError(
                 f"instance_type: {instance_type!r} is not a SageMaker instance type "
                 "('ml.<family>.<size>')"
@@ -263,7 +263,7 @@ class ModelRegistrationStepBuilder:
         _check_positive(count, "instance_count", 100)
         _check_positive(volume, "volume_size_in_gb", 16384)
         _check_positive(runtime, "max_runtime_in_seconds", 777600)
-        if not isinstance(step_name, str) or not re.match(r"^[A-Za-z0-9\-_]{1,48}$", step_name):
+        if not isinstance(step_name, str) or not re.fullmatch(r"[A-Za-z0-9\-_]{1,48}", step_name):
             raise BadInputError(
                 f"step_name: {step_name!r} must be 1 to 48 letters, digits, '-' or '_' (the "
                 "region is appended and SageMaker step names hold at most 64)"
@@ -277,7 +277,7 @@ class ModelRegistrationStepBuilder:
                 "in the configuration, or set SageMaker.ProcessingJob.RoleArn in the SageMaker "
                 "SDK defaults file (SAGEMAKER_USER_CONFIG_OVERRIDE)"
             )
-        if isinstance(chosen, str) and not _ROLE_ARN.match(chosen):
+        if isinstance(chosen, str) and not _ROLE_ARN.fullmatch(chosen):
             # A bare role name would make the SDK call IAM while rendering the definition.
             raise BadInputError(
                 f"role: {chosen!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
@@ -360,7 +360,7 @@ class ModelRegistrationStepBuilder:
     def step_name_for(self, region: str, step_name: str | None = None) -> str:
         """``<step_name>-<region>``, e.g. ``MimsModelRegistration-eu-west-1``."""
         name = f"{step_name or self.step_name}-{region}"
-        if not STEP_NAME_PATTERN.match(name):
+        if not STEP_NAME_PATTERN.fullmatch(name):
             raise BadInputError(
                 f"step_name: {name!r} is not a valid SageMaker step name (1 to 64 letters, "
                 "digits, '-' or '_')"

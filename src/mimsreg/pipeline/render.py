@@ -88,7 +88,7 @@ def render_pipeline(
         config, sagemaker_session=sagemaker_session, role=role, bucket=bucket
     )
     name = name or f"mimsreg-{builder.spec.model_package_group_name}"
-    if not PIPELINE_NAME_PATTERN.match(name):
+    if not PIPELINE_NAME_PATTERN.fullmatch(name):
         raise BadInputError(
             f"name: {name!r} is not a valid pipeline name (letters, digits and single hyphens, "
             "at most 256 characters)"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -31,6 +34,7 @@ from mimsreg.engine.inventory.gc import (
 )
 from mimsreg.engine.inventory.local import LocalInventory, default_home
 from mimsreg.engine.inventory.sagemaker import SageMakerInventory
+from mimsreg.engine.workdirs import in_use, working_folder
 from mimsreg.errors import BadInputError
 from tests.conftest import EXAMPLE_CONFIG, TEST_BUCKET
 from tests.support.cli import invoke
@@ -216,6 +220,38 @@ def test_gc_removes_folders_killed_processes_left_in_the_temporary_folder(
     assert not old.exists()
     assert young.exists()
     assert other.exists()
+
+
+def test_gc_keeps_an_old_temporary_folder_a_live_process_still_holds(system_tmp: Path) -> None:
+    """Age alone cannot tell a leftover from a long check still running: the holder's flock
+    does. Once the holder is killed (the lock dies with it), the same folder is garbage."""
+    with working_folder("mimsreg-check-") as held:
+        age(held, 2 * HOUR)
+        assert in_use(held)
+        assert json.loads(invoke("gc", "--older-than", "1h", "--json").stdout) == []
+        assert held.exists()
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, tempfile, sys\n"
+            "tempfile.tempdir = sys.argv[1]\n"
+            "from mimsreg.engine.workdirs import working_folder\n"
+            "with working_folder('mimsreg-payload-') as f:\n"
+            "    print(f, flush=True); os.kill(os.getpid(), signal.SIGKILL)\n",
+            str(system_tmp),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    left = Path(killed.stdout.strip())
+    assert left.is_dir()
+    assert not in_use(left)
+    age(left, 2 * HOUR)
+    [removed] = json.loads(invoke("gc", "--older-than", "1h", "--json").stdout)
+    assert (removed["location"], removed["removed"]) == (str(left), True)
+    assert not left.exists()
 
 
 def test_local_gc_keeps_artifacts_of_another_inventory_sharing_the_store(tmp_path: Path) -> None:

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROMOTED_FROM",
+    "RELEASE_LENGTH",
     "ApprovalEvent",
     "CreateOutcome",
     "Inventory",
     "Progress",
+    "Tombstone",
     "VersionRecord",
     "initial_history",
+    "release_of",
 ]
 
 # The record key of a version copied from another inventory by ``mimsreg promote``: where it came
@@ -34,6 +37,15 @@ __all__ = [
 PROMOTED_FROM = "promoted_from"
 
 Progress = Callable[[int], None]
+
+# Hex digits of the identity a release id shows: 48 bits, unique enough within one group.
+RELEASE_LENGTH = 12
+
+
+def release_of(identity: str) -> str:
+    """The cross-region release id of a version: the start of its identity, which every region
+    shares (group, archive digest, metadata and payload; never the region or the number)."""
+    return identity[:RELEASE_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,13 @@ class VersionRecord:
     record: dict[str, Any] = field(default_factory=dict, repr=False)
     payload_uri: str | None = None
     approval_history: tuple[ApprovalEvent, ...] = ()
+    owner: str = ""  # model_owner and model_registration_domain, in summaries too (list filters)
+    domain: str = ""
+
+    @property
+    def release(self) -> str:
+        """The id this version shares with the same registration in every other region."""
+        return release_of(self.identity)
 
     def summary(self) -> dict[str, Any]:
         """The row ``mimsreg list`` prints."""
@@ -75,6 +94,9 @@ class VersionRecord:
             "approval_status": self.approval_status,
             "sha256": self.sha256,
             "created_at": self.created_at,
+            "release": self.release,
+            "owner": self.owner,
+            "domain": self.domain,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,6 +140,39 @@ def initial_history(record: Mapping[str, Any], at: str) -> list[ApprovalEvent]:
     ]
     promoter = str((origin.get("promoted_by") or {}).get("user") or "unknown")
     return [*carried, ApprovalEvent(status, promoter, at, f"promoted from {source}")]
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What the history keeps of a deleted version: who deleted it, when, and its past."""
+
+    region: str
+    group: str
+    version: int
+    identity: str
+    sha256: str
+    deleted_at: str
+    deleted_by: str
+    note: str | None = None
+    approval_history: tuple[ApprovalEvent, ...] = ()
+
+    @property
+    def release(self) -> str:
+        return release_of(self.identity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "version": self.version,
+            "region": self.region,
+            "release": self.release,
+            "identity": self.identity,
+            "sha256": self.sha256,
+            "deleted_at": self.deleted_at,
+            "deleted_by": self.deleted_by,
+            "note": self.note,
+            "approval_history": [event.to_dict() for event in self.approval_history],
+        }
 
 
 @dataclass(frozen=True)
@@ -190,6 +245,56 @@ class Inventory(abc.ABC):
         """Copy a file a version of this inventory records (its ``artifact_uri`` or
         ``payload_uri``) to ``destination``, streaming; the caller verifies its digest."""
         raise InventoryError(f"the {self.name} inventory cannot read back the files it stores")
+
+    def update_version(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        *,
+        actor: str,
+        tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        description: str | None = None,
+    ) -> VersionRecord:
+        """Set or remove tags of a version, or replace its description (checked beforehand by
+        :func:`mimsreg.engine.inventory.lifecycle.check_tags`); every other field stays."""
+        raise InventoryError(f"the {self.name} inventory cannot edit versions")
+
+    def delete_version(
+        self, region: str, group: str, version: int, actor: str, note: str | None = None
+    ) -> Tombstone:
+        """Remove a version, keeping a tombstone in the history; its artifacts stay until the
+        next garbage collection (another version may share them). Its number is never reused."""
+        raise InventoryError(f"the {self.name} inventory cannot delete versions")
+
+    def tombstone(self, region: str, group: str, version: int) -> Tombstone | None:
+        """The tombstone of ``group/version`` in ``region`` if it was deleted, else None."""
+        return None
+
+    def release_regions(self) -> list[str]:
+        """Every region a release may have versions in (``approve --all-regions`` and the
+        version-number check of ``register`` look there)."""
+        return sorted({record.region for record in self.list_versions()})
+
+    def compared_regions(self, registered: Sequence[str]) -> list[str]:
+        """Where ``register`` compares a release's numbers after registering in ``registered``:
+        every region a release may be in, unless looking there costs a request per region
+        (SageMaker: ``registered`` and the default regions)."""
+        return sorted(set(self.release_regions()) | set(registered))
+
+    def versions_of(
+        self, group: str, identity: str, regions: Sequence[str] | None = None
+    ) -> list[VersionRecord]:
+        """The versions of one release (``identity``) in every region that holds it (of
+        ``regions``; default: ``release_regions()``), looked up by identity, never by number
+        (numbers differ between regions)."""
+        found = []
+        for region in self.release_regions() if regions is None else regions:
+            record = self.find_version(region, group, identity)
+            if record is not None:
+                found.append(record)
+        return found
 
     def regions_of(self, group: str, version: int) -> list[str]:
         """Regions in which ``group/version`` exists (used when the user names no region)."""

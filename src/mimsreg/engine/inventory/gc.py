@@ -72,7 +72,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 def parse_duration(text: str) -> float:
     """Seconds in ``90s``, ``15m``, ``24h``, ``7d`` or a plain number of seconds."""
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if match is None:
         raise BadInputError(
             f"--older-than: {text!r} is not a duration (for example 30s, 15m, 24h, 7d)"

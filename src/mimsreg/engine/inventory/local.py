@@ -2,8 +2,14 @@
 
 Layout under the inventory's root (``$MIMSREG_HOME``, default ``~/.mimsreg``)::
 
-    inventory.db                                   SQLite, WAL, versioned schema
+    inventory.db                                   SQLite, WAL, versioned schema (local_schema)
     artifacts/sha256/<digest>/model.tar.gz         artifacts, verified after every copy
+
+A version records its files by content key, relative to the root, so the folder can move. The
+root is created 0700 and every file 0600: the inventory decides what may be deployed, and other
+users of the machine have no business reading or changing it. Read-only openers (``list``,
+``show``, a read-only ``ui``, ``gc --dry-run``) connect with ``mode=ro``: they never create or
+change a database and work on an inventory they may not write.
 
 Writers take ``BEGIN IMMEDIATE`` so concurrent processes serialise on the database lock instead of
 failing half-way; a version's identity is UNIQUE per region and group, so a race can never produce
@@ -20,75 +26,62 @@ import sqlite3
 import tempfile
 import threading
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from mimsreg.engine.errors import InventoryError, NotFoundError
+from mimsreg.engine.errors import BadInputError, InventoryError, NotFoundError
 from mimsreg.engine.inventory.base import (
     ApprovalEvent,
     CreateOutcome,
     Inventory,
     Progress,
+    Tombstone,
     VersionRecord,
     initial_history,
 )
 from mimsreg.engine.inventory.gc import Garbage, StoredObject, select_garbage
+from mimsreg.engine.inventory.lifecycle import edited_record
+from mimsreg.engine.inventory.local_schema import (
+    MIGRATIONS,
+    content_key,
+    key_digest,
+    payload_digest,
+)
 from mimsreg.engine.plan import RegionPlan, artifact_key, canonical_json
 
-__all__ = ["LocalInventory", "default_home"]
+__all__ = [
+    "MIGRATIONS",
+    "LocalInventory",
+    "default_home",
+    "make_private_folder",
+    "open_read_only",
+]
 
 COPY_CHUNK = 4 * 1024 * 1024
 BUSY_TIMEOUT_SECONDS = 60.0
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
-# Each entry moves the schema one version up; PRAGMA user_version records how far a file is.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE groups (
-            region TEXT NOT NULL,
-            name TEXT NOT NULL,
-            description TEXT,
-            tags TEXT NOT NULL DEFAULT '{}',
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (region, name)
-        )""",
-        """CREATE TABLE versions (
-            id INTEGER PRIMARY KEY,
-            region TEXT NOT NULL,
-            group_name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            identity TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            artifact_uri TEXT NOT NULL,
-            payload_uri TEXT,
-            approval_status TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            record TEXT NOT NULL,
-            UNIQUE (region, group_name, version),
-            UNIQUE (region, group_name, identity),
-            FOREIGN KEY (region, group_name) REFERENCES groups (region, name)
-        )""",
-        """CREATE TABLE approvals (
-            id INTEGER PRIMARY KEY,
-            version_id INTEGER NOT NULL REFERENCES versions (id),
-            status TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            note TEXT,
-            at TEXT NOT NULL
-        )""",
-        "CREATE INDEX approvals_by_version ON approvals (version_id, id)",
-    ),
+# What garbage collection needs of each version: where its files are and their digests.
+_FILES = (
+    "SELECT region, group_name, version, sha256, artifact_uri, payload_uri, record FROM versions"
 )
 
 _SUMMARY_COLUMNS = (
     "id, region, group_name, version, identity, sha256, artifact_uri, payload_uri, "
-    "approval_status, created_at"
+    "approval_status, created_at, json_extract(record, '$.model_owner') AS owner, "
+    "json_extract(record, '$.model_registration_domain') AS domain"
+)
+# The next number of a group in a region: past every version, deleted ones included.
+_NEXT_NUMBER = (
+    "SELECT COALESCE(MAX(version), 0) + 1 FROM (SELECT version FROM versions "
+    "WHERE region = ? AND group_name = ? UNION ALL SELECT version FROM tombstones "
+    "WHERE region = ? AND group_name = ?)"
 )
 
 
@@ -98,12 +91,71 @@ def default_home() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".mimsreg"
 
 
+def _digest_folder(key: str) -> str | None:
+    """The digest folder a stored file's key sits in (``artifacts/sha256/<digest>/...``)."""
+    parts = key.split("/")
+    return parts[2] if len(parts) == 4 and parts[:2] == ["artifacts", "sha256"] else None
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def open_read_only(
+    database: Path, isolation_level: Literal["DEFERRED"] | None = "DEFERRED"
+) -> sqlite3.Connection:
+    """A connection to an existing database that cannot write (``mode=ro``), even where the
+    folder or the file is read-only."""
+    # An empty authority: a path written with a leading // must not be read as a host name.
+    target = f"file://{urllib.parse.quote(str(database.absolute()))}?mode=ro"
+
+    def connect(uri: str) -> sqlite3.Connection:
+        return sqlite3.connect(
+            uri,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=isolation_level,
+            check_same_thread=False,  # LocalInventory guards it with its lock
+            uri=True,
+        )
+
+    connection = connect(target)
+    try:
+        connection.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        connection.close()
+        if os.access(str(database.parent), os.W_OK):
+            raise
+        # A WAL database needs its -shm file, which a reader cannot create in a folder it may
+        # not write; no writer has the database open when that file is absent (the last one
+        # removes it), so it is read as it is on disk.
+        connection = connect(target + "&immutable=1")
+    return connection
+
+
+def make_private_folder(folder: Path) -> None:
+    """``folder`` and any missing parent, each created 0700 (``mkdir -p`` would apply the umask
+    only, and ``Path.mkdir(mode=...)`` gives parents the default mode)."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=PRIVATE_FOLDER)
+        except FileExistsError:  # made meanwhile by a concurrent opener (or a file: mkdir says)
+            if not path.is_dir():
+                raise
+
+
 class LocalInventory(Inventory):
-    """SQLite inventory in ``database`` with artifacts under ``artifact_root``."""
+    """SQLite inventory in ``database`` with artifacts under ``artifact_root``.
+
+    ``read_only``: connect with ``mode=ro`` (no migration, no write, nothing created); a database
+    that does not exist is :class:`NotFoundError`, or an empty inventory held in memory when
+    ``empty_when_missing`` (the default home before anything was registered).
+    """
 
     name = "local"
 
@@ -113,37 +165,76 @@ class LocalInventory(Inventory):
         artifact_root: Path | None = None,
         *,
         clock: Callable[[], str] = utc_now,
+        read_only: bool = False,
+        empty_when_missing: bool = False,
     ) -> None:
         home = default_home()
-        # Absolute, so records hold file:// URIs that stay true from any working directory.
+        # Absolute, so the records shown hold file:// URIs true from any working directory.
         self.database = (Path(database) if database else home / "inventory.db").absolute()
         self.artifact_root = (
             Path(artifact_root).absolute() if artifact_root else self.database.parent
         )
+        self.read_only = read_only
         self._clock = clock
         self._lock = threading.RLock()
         try:
-            self.database.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(
-                str(self.database),
-                timeout=BUSY_TIMEOUT_SECONDS,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,  # guarded by self._lock
-            )
-            self._connection.row_factory = sqlite3.Row
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.Error as exc:
+            if not read_only:
+                self._connection = self._connect_writable()
+                self._migrate()
+            elif self.database.is_file():
+                self._connection = self._connect_read_only()
+                self._check_schema()
+            elif empty_when_missing:
+                self._connection = self._connect(":memory:")
+                self._migrate()
+                self._connection.execute("PRAGMA query_only = ON")
+            else:
+                raise NotFoundError(
+                    f"no local inventory at {str(self.database)!r}: nothing is registered there "
+                    "(a read opens it read-only and never creates one; check --inventory)"
+                )
+        except (sqlite3.Error, OSError) as exc:
             raise InventoryError(
                 f"cannot open the local inventory {str(self.database)!r}: {exc}"
             ) from exc
 
     # --- plumbing -----------------------------------------------------------------------------
+    def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            target,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+            check_same_thread=False,  # guarded by self._lock
+            uri=uri,
+        )
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    def _connect_writable(self) -> sqlite3.Connection:
+        make_private_folder(self.database.parent)
+        # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
+        os.close(os.open(str(self.database), os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+        connection = self._connect(str(self.database))
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        connection = open_read_only(self.database, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        return connection
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding the database lock from its first statement."""
+        if self.read_only:
+            raise InventoryError(f"the local inventory {str(self.database)!r} was opened read-only")
+        with self._transaction() as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             connection = self._connection
             try:
@@ -158,6 +249,17 @@ class LocalInventory(Inventory):
             else:
                 connection.execute("COMMIT")
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One consistent read (a read transaction), for a read-only opener."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN")
+            try:
+                yield connection
+            finally:
+                connection.execute("ROLLBACK")
+
     def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
@@ -165,18 +267,26 @@ class LocalInventory(Inventory):
             except sqlite3.Error as exc:
                 raise InventoryError(f"local inventory query failed: {exc}") from exc
 
+    def _schema_version(self, connection: sqlite3.Connection) -> int:
+        current = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        if current > len(MIGRATIONS):
+            raise InventoryError(
+                f"{str(self.database)!r} has schema version {current}, newer than this "
+                f"mimsreg knows ({len(MIGRATIONS)}): upgrade mimsreg"
+            )
+        return current
+
     def _migrate(self) -> None:
-        with self._write() as connection:
-            current = int(connection.execute("PRAGMA user_version").fetchone()[0])
-            if current > len(MIGRATIONS):
-                raise InventoryError(
-                    f"{str(self.database)!r} has schema version {current}, newer than this "
-                    f"mimsreg knows ({len(MIGRATIONS)}): upgrade mimsreg"
-                )
-            for number, statements in enumerate(MIGRATIONS[current:], start=current + 1):
-                for statement in statements:
-                    connection.execute(statement)
+        with self._transaction() as connection:
+            current = self._schema_version(connection)
+            for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                migration(connection)
                 connection.execute(f"PRAGMA user_version = {number}")
+
+    def _check_schema(self) -> None:
+        """A read-only opener cannot migrate: schema 1 is read as it is (see local_schema)."""
+        if self._schema_version(self._connection) == 0:
+            raise NotFoundError(f"{str(self.database)!r} is not a mimsreg inventory")
 
     def close(self) -> None:
         with self._lock:
@@ -198,7 +308,7 @@ class LocalInventory(Inventory):
             if progress is not None:
                 progress(size)
             return destination
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(destination.parent)
         digest = hashlib.sha256()
         handle, temporary = tempfile.mkstemp(prefix=".incoming-", dir=str(destination.parent))
         try:
@@ -261,11 +371,12 @@ class LocalInventory(Inventory):
         payload: Path | None = None,
         progress: Progress | None = None,
     ) -> CreateOutcome:
-        stored = self._store(artifact, plan.artifact_key, plan.sha256, progress)
-        payload_uri = None
-        if payload is not None and plan.payload_key is not None:
-            payload_uri = self._store(payload, plan.payload_key, None, None).as_uri()
+        self._store(artifact, plan.artifact_key, plan.sha256, progress)
+        payload_location = None
         record = dict(plan.record)
+        if payload is not None and plan.payload_key is not None:
+            self._store(payload, plan.payload_key, key_digest(plan.payload_key), None)
+            payload_location = plan.payload_key
         with self._write() as connection:
             existing = connection.execute(
                 "SELECT version FROM versions WHERE region = ? AND group_name = ? AND identity = ?",
@@ -278,13 +389,8 @@ class LocalInventory(Inventory):
                     "VALUES (?, ?, ?, ?, ?)",
                     (plan.region, plan.group, record.get("description"), "{}", now),
                 )
-                number = int(
-                    connection.execute(
-                        "SELECT COALESCE(MAX(version), 0) + 1 FROM versions "
-                        "WHERE region = ? AND group_name = ?",
-                        (plan.region, plan.group),
-                    ).fetchone()[0]
-                )
+                where = (plan.region, plan.group)
+                number = int(connection.execute(_NEXT_NUMBER, where + where).fetchone()[0])
                 cursor = connection.execute(
                     "INSERT INTO versions (region, group_name, version, identity, sha256, size, "
                     "artifact_uri, payload_uri, approval_status, created_at, record) "
@@ -296,8 +402,8 @@ class LocalInventory(Inventory):
                         plan.identity,
                         plan.sha256,
                         plan.size,
-                        stored.as_uri(),
-                        payload_uri,
+                        plan.artifact_key,  # relative: the store may move (local_schema)
+                        payload_location,
                         str(record.get("approval_status")),
                         now,
                         canonical_json(record),
@@ -319,9 +425,12 @@ class LocalInventory(Inventory):
     def download(
         self, region: str, uri: str, destination: Path, progress: Progress | None = None
     ) -> None:
-        source = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-        if not uri.startswith("file:") or not source.is_relative_to(self.artifact_root):
+        # By content key, not by path: the URI may name the store where it was (moved, or
+        # reached through a symlink); the key cannot leave the store.
+        key = content_key(uri)
+        if key is None:
             raise InventoryError(f"{uri!r} is not a file of the local inventory's store")
+        source = self.artifact_root / key
         try:
             with source.open("rb") as reader, destination.open("wb") as writer:
                 while chunk := reader.read(COPY_CHUNK):
@@ -387,6 +496,108 @@ class LocalInventory(Inventory):
             )
         return self.get_version(region, group, version)
 
+    # --- a version's life after registration --------------------------------------------------
+    def _version_row(
+        self, connection: sqlite3.Connection, region: str, group: str, version: int
+    ) -> sqlite3.Row:
+        row = connection.execute(
+            f"SELECT {_SUMMARY_COLUMNS}, record FROM versions "
+            "WHERE region = ? AND group_name = ? AND version = ?",
+            (region, group, version),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"{group}/{version} is not in region {region}")
+        return row  # type: ignore[no-any-return]
+
+    def update_version(
+        self,
+        region: str,
+        group: str,
+        version: int,
+        *,
+        actor: str,
+        tags: Mapping[str, str] | None = None,
+        remove_tags: Sequence[str] = (),
+        description: str | None = None,
+    ) -> VersionRecord:
+        with self._write() as connection:
+            row = self._version_row(connection, region, group, version)
+            record = edited_record(json.loads(row["record"]), tags, remove_tags, description)
+            connection.execute(
+                "UPDATE versions SET record = ? WHERE id = ?", (canonical_json(record), row["id"])
+            )
+        return self.get_version(region, group, version)
+
+    def delete_version(
+        self, region: str, group: str, version: int, actor: str, note: str | None = None
+    ) -> Tombstone:
+        """The row goes, a tombstone stays (in one transaction); the artifact stays in the
+        store until ``gc`` finds no version referencing it."""
+        with self._write() as connection:
+            row = self._version_row(connection, region, group, version)
+            current = self._full_record(row)
+            tombstone = Tombstone(
+                region,
+                group,
+                version,
+                current.identity,
+                current.sha256,
+                self._clock(),
+                actor,
+                note,
+                current.approval_history,
+            )
+            history = [event.to_dict() for event in current.approval_history]
+            connection.execute(
+                "INSERT INTO tombstones (region, group_name, version, identity, sha256, record, "
+                "history, deleted_at, deleted_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    region,
+                    group,
+                    version,
+                    current.identity,
+                    current.sha256,
+                    row["record"],
+                    canonical_json(history),
+                    tombstone.deleted_at,
+                    actor,
+                    note,
+                ),
+            )
+            connection.execute("DELETE FROM approvals WHERE version_id = ?", (row["id"],))
+            connection.execute("DELETE FROM versions WHERE id = ?", (row["id"],))
+        return tombstone
+
+    def tombstone(self, region: str, group: str, version: int) -> Tombstone | None:
+        try:
+            rows = self._read(
+                "SELECT identity, sha256, history, deleted_at, deleted_by, note FROM tombstones "
+                "WHERE region = ? AND group_name = ? AND version = ?",
+                (region, group, version),
+            )
+        except InventoryError:
+            if self._read("SELECT name FROM sqlite_master WHERE name = 'tombstones'"):
+                raise
+            return None  # an older schema opened read-only: nothing was ever deleted with it
+        if not rows:
+            return None
+        row = rows[0]
+        history = tuple(
+            ApprovalEvent(str(e["status"]), str(e["actor"]), str(e["at"]), e.get("note"))
+            for e in json.loads(row["history"])
+        )
+        return Tombstone(
+            region,
+            group,
+            version,
+            row["identity"],
+            row["sha256"],
+            row["deleted_at"],
+            row["deleted_by"],
+            row["note"],
+            history,
+        )
+
     # --- garbage collection --------------------------------------------------------------------
     def _stored_files(self) -> list[StoredObject]:
         store = self.artifact_root / "artifacts"
@@ -407,27 +618,49 @@ class LocalInventory(Inventory):
                 )
         return entries
 
-    def _referenced_keys(self, connection: sqlite3.Connection) -> set[str]:
-        """Store keys of every artifact and payload a version points at, in this inventory and
-        in any other one whose database sits beside it (``sqlite:///x/a.db`` and
-        ``sqlite:///x/b.db`` share the store in ``x``)."""
-        uris = list(connection.execute("SELECT artifact_uri, payload_uri FROM versions"))
+    def _referenced_keys(
+        self, connection: sqlite3.Connection, stored: list[StoredObject]
+    ) -> set[str]:
+        """Keys of the stored files whose digest a version records, in this inventory and in
+        any other one whose database sits beside it (``sqlite:///x/a.db`` and
+        ``sqlite:///x/b.db`` share the store in ``x``).
+
+        Decided by digest, never by path, so a moved or symlinked store keeps every file in use;
+        :class:`BadInputError` (nothing removed) while a version records a file by anything but
+        a content key, since what it uses cannot be known then.
+        """
+        sources = [(self.database, list(connection.execute(_FILES)))]
         for other in sorted(self.artifact_root.glob("*.db")):
             if other.resolve() != self.database.resolve():
-                uris.extend(self._uris_of(other))
-        keys = set()
-        for uri in (uri for row in uris for uri in row if uri):
-            path = Path(urllib.request.url2pathname(urllib.parse.urlparse(uri).path))
-            if path.is_relative_to(self.artifact_root):
-                keys.add(path.relative_to(self.artifact_root).as_posix())
-        return keys
+                sources.append((other, self._files_of(other)))
+        digests: set[str] = set()
+        outside: list[str] = []
+        for database, rows in sources:
+            for region, group, version, sha256, artifact, payload, record in rows:
+                keys = [content_key(artifact, sha256)]
+                if payload:
+                    keys.append(content_key(payload, payload_digest(record)))
+                for key, location in zip(keys, (artifact, payload)):
+                    if key is None:
+                        outside.append(
+                            f"{group}/{version} in {region} ({database.name}): {location!r}"
+                        )
+                    else:
+                        digests.add(key_digest(key))
+        if outside:
+            more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+            raise BadInputError(
+                f"gc removes nothing: versions record files outside the content-addressed store "
+                f"{str(self.artifact_root)!r}: {'; '.join(outside[:3])}{more}"
+            )
+        return {entry.key for entry in stored if _digest_folder(entry.key) in digests}
 
     @staticmethod
-    def _uris_of(database: Path) -> list[tuple[str | None, str | None]]:
+    def _files_of(database: Path) -> list[tuple[Any, ...]]:
         try:
-            other = sqlite3.connect(str(database), timeout=BUSY_TIMEOUT_SECONDS)
+            other = open_read_only(database)
             try:
-                return list(other.execute("SELECT artifact_uri, payload_uri FROM versions"))
+                return [tuple(row) for row in other.execute(_FILES)]
             finally:
                 other.close()
         except sqlite3.Error as exc:
@@ -449,15 +682,20 @@ class LocalInventory(Inventory):
         """Temporary and unreferenced files of the artifact store (shared by every region, so
         ``regions`` and ``bucket`` do not apply).
 
-        Runs holding the write lock, so no version can start to reference a file between the
-        decision and the removal; a file reused by a registration in flight was touched when it
-        was reused, so it is younger than any sensible threshold.
+        Runs holding the write lock (a read-only opener: a consistent read, and only a dry
+        run), so no version can start to reference a file between the decision and the removal;
+        a file reused by a registration in flight was touched when it was reused, so it is
+        younger than any sensible threshold.
         """
-        with self._write() as connection:
-            referenced = self._referenced_keys(connection)
-            chosen = select_garbage(
-                self._stored_files(), referenced, (), datetime.now(timezone.utc), older_than
+        if self.read_only and not dry_run:
+            raise InventoryError(
+                f"the local inventory {str(self.database)!r} was opened read-only: gc can only "
+                "list (--dry-run)"
             )
+        with self._snapshot() if self.read_only else self._write() as connection:
+            stored = self._stored_files()
+            referenced = self._referenced_keys(connection, stored)
+            chosen = select_garbage(stored, referenced, (), datetime.now(timezone.utc), older_than)
             if dry_run:
                 return chosen
             for item in chosen:
@@ -475,8 +713,14 @@ class LocalInventory(Inventory):
             folder = folder.parent
 
     # --- rows → records -----------------------------------------------------------------------
-    @staticmethod
+    def _uri(self, location: str) -> str:
+        """Where a recorded location is now: a content key under this store's root, as a
+        ``file://`` URI; anything else as it was recorded."""
+        key = content_key(location)
+        return (self.artifact_root / key).as_uri() if key else location
+
     def _summary_record(
+        self,
         row: sqlite3.Row,
         record: dict[str, Any] | None = None,
         history: tuple[ApprovalEvent, ...] = (),
@@ -490,10 +734,12 @@ class LocalInventory(Inventory):
             identity=row["identity"],
             approval_status=row["approval_status"],
             created_at=row["created_at"],
-            artifact_uri=row["artifact_uri"],
-            payload_uri=row["payload_uri"],
+            artifact_uri=self._uri(row["artifact_uri"]),
+            payload_uri=self._uri(row["payload_uri"]) if row["payload_uri"] else None,
             record=record or {},
             approval_history=history,
+            owner=str(row["owner"] or ""),
+            domain=str(row["domain"] or ""),
         )
 
     def _full_record(self, row: sqlite3.Row) -> VersionRecord:

@@ -23,6 +23,8 @@ class _Extractor:
         self.label = label
         self.limits = limits
         self.written = 0
+        self.copied = 0  # of ``written``, the bytes of link members materialised as copies
+        self._made: set[str] = set()  # folders made so far, relative to root
         self._file: Any = None
         self._name = ""
         self._mode = 0
@@ -43,13 +45,33 @@ class _Extractor:
                 "bytes (PackageLimits.max_uncompressed_bytes)"
             )
 
-    def directory(self, name: str) -> None:
-        self._make_dirs(name.split("/"))
+    def _account_copy(self, name: str, size: int) -> None:
+        # A link costs one header in the archive and a whole file on disk: copies may add at
+        # most what the archive's own files hold (or the grace), never a multiple of it.
+        self.copied += size
+        files = self.written - self.copied
+        allowed = max(files, self.limits.link_copy_grace_bytes)
+        if self.copied > allowed:
+            raise InvalidPackageError(
+                f"{self.label}: member {name!r}: copying link members would write "
+                f"{self.copied:,} bytes, more than the archive's {files:,} bytes of files "
+                f"(links are extracted as copies; PackageLimits.link_copy_grace_bytes)"
+            )
 
-    def _make_dirs(self, parts: list[str]) -> None:
-        current = self.root
-        for part in parts:
-            current = current / part
+    def directory(self, name: str) -> None:
+        self._make_dirs(name)
+
+    def _make_dirs(self, folder: str) -> None:
+        if not folder or folder in self._made:
+            return
+        # Only the folders not made yet: the deepest made ancestor is found walking up.
+        missing = [folder]
+        parent = folder.rpartition("/")[0]
+        while parent and parent not in self._made:
+            missing.append(parent)
+            parent = parent.rpartition("/")[0]
+        for relative in reversed(missing):
+            current = self.root.joinpath(*relative.split("/"))
             try:
                 current.mkdir(0o755)
             except FileExistsError:
@@ -58,9 +80,10 @@ class _Extractor:
                     raise InvalidPackageError(
                         f"{self.label}: {str(current)!r} exists and is not a directory"
                     ) from None
+            self._made.add(relative)
 
     def _create(self, name: str, mode: int) -> Any:
-        self._make_dirs(name.split("/")[:-1])
+        self._make_dirs(name.rpartition("/")[0])
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         handle = os.open(self._path(name), flags | getattr(os, "O_CLOEXEC", 0), 0o600)
         self._mode = 0o755 if mode & 0o111 else 0o644  # never setuid, setgid or sticky
@@ -85,6 +108,7 @@ class _Extractor:
     def copy(self, name: str, target: str, mode: int, size: int) -> None:
         """Materialise a link as a copy of a file this extraction already wrote."""
         self._account(name, size)
+        self._account_copy(name, size)
         with self._path(target).open("rb") as source:
             out = self._create(name, mode)
             try:
@@ -133,7 +157,9 @@ def extract_package(
     not restored. Links are never created: a hard link is materialised as a copy of the file it
     links to, and a symlink as a copy of the regular file it resolves to inside the archive;
     symlinks to directories, or that resolve to nothing, are skipped. Copies count against
-    ``limits.max_uncompressed_bytes``.
+    ``limits.max_uncompressed_bytes`` and may add at most as many bytes as the archive's files
+    hold (``limits.link_copy_grace_bytes`` when they hold less): a small archive of many links to
+    one file is refused, not copied into a disk's worth.
 
     On any refusal everything written is removed again (and ``dest`` too if this call created it),
     then :class:`~mimsreg.engine.errors.InvalidPackageError` is raised.

@@ -35,6 +35,13 @@ class PackageLimits:
     max_compression_ratio: float = 200.0
     # The ratio is only judged once this much has been inflated: tiny archives compress well.
     ratio_grace_bytes: int = 64 * 1024**2
+    # A member name or link target: Linux's PATH_MAX; no extraction could write a longer one.
+    max_name_bytes: int = 4096
+    # A pax or GNU long-name header is held in memory while it is read.
+    max_extended_header_bytes: int = 1024**2
+    # Extraction copies link members (it never creates links): the copies may add as many bytes
+    # as the archive's own files hold, or this many when the files hold less.
+    link_copy_grace_bytes: int = 64 * 1024**2
 
 
 @dataclass(frozen=True)

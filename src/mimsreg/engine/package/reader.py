@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import queue
+import stat
 import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol, Union
 
 from mimsreg.engine.errors import InvalidPackageError
+from mimsreg.engine.inputs import special_file_kind
 from mimsreg.engine.package.members import (
     PackageLimits,
     PackageMember,
@@ -43,8 +45,6 @@ _PIECE_SIZE = 256 * 1024
 _BUFFERS = 4  # chunks in flight between the reader and the hashing thread
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
-# pax and GNU long-name headers are held in memory: no real one comes near this.
-_MAX_EXTENDED_HEADER = 1024 * 1024
 _MAX_SYMLINK_HOPS = 40
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -79,6 +79,15 @@ _REFUSED_TYPES = {
 # --------------------------------------------------------------------------------------------------
 # The tar layer: a push parser fed with the (inflated) tar stream, piece by piece.
 # --------------------------------------------------------------------------------------------------
+
+# The archive's names as a tree, one node per path component: a directory (explicit or implied
+# by a deeper member) is a dict of its children, anything else is its member. Walking it costs
+# the length of a name, where building every ancestor's string cost the square of it (a 244-byte
+# archive holding one 100 kB deep path took 2.4 GB and 10 s).
+_Node = Union[PackageMember, dict[str, Any]]
+# Called with each member's name, type flag, link target and size before any other check (the
+# payload reader's own rules); raises to refuse it.
+Screen = Optional[Callable[[str, bytes, str, int], None]]
 
 
 class _Sink(Protocol):
@@ -152,15 +161,24 @@ def _parse_pax(data: bytes) -> dict[str, str]:
 class _TarParser:
     """Walks tar headers, validating every member; member data is skipped or handed to a sink."""
 
-    def __init__(self, label: str, limits: PackageLimits, sink: _Sink | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        limits: PackageLimits,
+        sink: _Sink | None = None,
+        screen: Screen = None,
+    ) -> None:
         self.label = label
         self.limits = limits
         self.sink = sink
+        self.screen = screen
         self.members: list[PackageMember] = []
         self.entries: dict[str, PackageMember] = {}
         self.modes: dict[str, int] = {}
         self.total = 0  # tar stream bytes seen (the uncompressed size)
-        self._dirs: set[str] = set()  # every directory some member lies in
+        self._tree: dict[str, _Node] = {}
+        self._directories = 0  # nodes of the tree that are directories
+        self._last_parent: tuple[str, dict[str, _Node]] = ("", self._tree)
         self._count = 0
         self._declared = 0
         self._headers = 0
@@ -174,6 +192,7 @@ class _TarParser:
         self._member: str | None = None  # the current member, for messages
         self._eof = False
         self.container = "the file"  # what holds the tar stream, for messages
+        self.allow_empty = False  # the caller judges an archive without members itself
 
     # -- errors ------------------------------------------------------------------------------------
 
@@ -249,7 +268,7 @@ class _TarParser:
             raise self.refuse("truncated: the archive ends inside a member header")
         if not self._eof:
             raise self.refuse("truncated: the archive ends without the tar end-of-archive marker")
-        if not self.members:
+        if not self.members and not self.allow_empty:
             raise self.refuse("the archive holds no members (empty archive)")
 
     # -- headers -----------------------------------------------------------------------------------
@@ -271,9 +290,11 @@ class _TarParser:
         except ValueError as exc:
             raise self.refuse(f"corrupt tar header: invalid size field ({exc})") from exc
         if typeflag in (b"x", b"g", b"L", b"K"):
-            if not 0 <= size <= _MAX_EXTENDED_HEADER:
+            most = self.limits.max_extended_header_bytes
+            if not 0 <= size <= most:
                 raise self.refuse(
-                    f"extended header of {size:,} bytes (more than {_MAX_EXTENDED_HEADER:,})"
+                    f"extended header of {size:,} bytes (more than {most:,}: "
+                    "PackageLimits.max_extended_header_bytes)"
                 )
             self._meta = bytearray()
             self._meta_type = typeflag
@@ -309,6 +330,8 @@ class _TarParser:
             raise ValueError(
                 f"more than {self.limits.max_members:,} members (PackageLimits.max_members)"
             )
+        if self.screen is not None:
+            self.screen(name, typeflag, link or "", size)
         refused = _REFUSED_TYPES.get(typeflag)
         if refused is not None:
             raise ValueError(f"is {refused}")
@@ -337,9 +360,8 @@ class _TarParser:
             link = self._check_hardlink(link)
         else:
             link = None
-        self._check_place(norm, kind)
-
         member = PackageMember(norm, size, kind, link)
+        self._place(member)
         self.members.append(member)
         self.entries[norm] = member
         self.modes[norm] = mode
@@ -356,9 +378,19 @@ class _TarParser:
                 target = self.entries[link]
                 self.sink.hardlink(norm, link, mode, target.size)
 
+    def _check_length(self, text: str, what: str) -> None:
+        # Before anything walks it: every later check is then linear in a bounded length.
+        most = self.limits.max_name_bytes
+        if len(text) > most or len(text.encode("utf-8", "surrogatepass")) > most:
+            raise ValueError(
+                f"{what} of {len(text.encode('utf-8', 'surrogatepass')):,} bytes (more than "
+                f"{most:,}: PackageLimits.max_name_bytes)"
+            )
+
     def _normalise(self, name: str) -> str:
         if not name:
             raise ValueError("empty member name")
+        self._check_length(name, "a member name")
         if "\x00" in name:
             raise ValueError("NUL character in the member name")
         if posixpath.isabs(name):
@@ -370,6 +402,7 @@ class _TarParser:
     def _check_symlink(self, norm: str, target: str | None) -> str:
         if not target:
             raise ValueError("symlink with an empty target")
+        self._check_length(target, "a symlink target")
         if "\x00" in target:
             raise ValueError("NUL character in the symlink target")
         if posixpath.isabs(target):
@@ -390,6 +423,7 @@ class _TarParser:
     def _check_hardlink(self, target: str | None) -> str:
         if not target:
             raise ValueError("hard link with an empty target")
+        self._check_length(target, "a hard link target")
         if "\x00" in target:
             raise ValueError("NUL character in the hard link target")
         if posixpath.isabs(target):
@@ -405,21 +439,49 @@ class _TarParser:
             earlier.link_target if earlier.type == "hardlink" and earlier.link_target else resolved
         )
 
-    def _check_place(self, norm: str, kind: str) -> None:
-        if norm in self.entries:
-            raise ValueError(f"duplicate member name (another entry also normalises to {norm!r})")
-        parent = posixpath.dirname(norm)
-        ancestors = []
-        while parent:
-            ancestors.append(parent)
-            parent = posixpath.dirname(parent)
-        for ancestor in ancestors:
-            above = self.entries.get(ancestor)
-            if above is not None and above.type != "dir":
-                raise ValueError(f"lies inside {ancestor!r}, which is a {above.type}")
-        if kind != "dir" and norm in self._dirs:
-            raise ValueError(f"is a {kind}, but earlier members lie inside it")
-        self._dirs.update(ancestors)
+    def _new_directory(self) -> dict[str, _Node]:
+        self._directories += 1
+        if self._directories > self.limits.max_members:
+            raise ValueError(
+                f"more than {self.limits.max_members:,} directories, named or implied by the "
+                "members' paths (PackageLimits.max_members)"
+            )
+        return {}
+
+    def _walk_to(self, folder: str) -> dict[str, _Node]:
+        """The directory node of ``folder``, made where missing; refused inside a non-directory."""
+        node = self._tree
+        parts = folder.split("/") if folder else []
+        for depth, part in enumerate(parts):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = self._new_directory()
+            elif isinstance(child, PackageMember):
+                ancestor = "/".join(parts[: depth + 1])
+                raise ValueError(f"lies inside {ancestor!r}, which is a {child.type}")
+            node = child
+        return node
+
+    def _place(self, member: PackageMember) -> None:
+        """Put ``member`` into the tree: no duplicate, nothing inside a file or link, no file
+        where earlier members made a directory. Linear in the length of the name."""
+        if member.name in self.entries:
+            raise ValueError(
+                f"duplicate member name (another entry also normalises to {member.name!r})"
+            )
+        parent, _, last = member.name.rpartition("/")
+        if parent == self._last_parent[0]:
+            node = self._last_parent[1]  # archives list a folder's members one after another
+        else:
+            node = self._walk_to(parent)
+            self._last_parent = (parent, node)
+        if member.type == "dir":
+            if last not in node:
+                node[last] = self._new_directory()
+        elif isinstance(node.get(last), dict):
+            raise ValueError(f"is a {member.type}, but earlier members lie inside it")
+        else:
+            node[last] = member
 
     def _start_entry(self, size: int) -> None:
         self._remaining = size
@@ -464,29 +526,40 @@ class _TarParser:
     # -- after the pass ----------------------------------------------------------------------------
 
     def resolve(self, name: str) -> PackageMember | None:
-        """The member a path inside the archive refers to, following its symlinks (and chains)."""
-        parts = [p for p in name.split("/") if p not in ("", ".")]
-        current: list[str] = []
+        """The member a path inside the archive refers to, following its symlinks (and chains).
+
+        Walks the tree, so it costs the length of the path (times the symlinks followed).
+        """
+        todo = [p for p in reversed(name.split("/")) if p not in ("", ".")]  # next part last
+        walked: list[str] = []
+        node = self._tree
         hops = 0
-        while parts:
-            part = parts.pop(0)
-            candidate = "/".join([*current, part])
-            member = self.entries.get(candidate)
-            if member is not None and member.type == "symlink" and member.link_target:
+        while todo:
+            part = todo.pop()
+            child = node.get(part)
+            if isinstance(child, dict):
+                walked.append(part)
+                node = child
+                continue
+            if child is None:
+                return None
+            if child.type == "symlink" and child.link_target:
                 hops += 1
                 if hops > _MAX_SYMLINK_HOPS:
                     return None  # a loop
-                target = posixpath.normpath(posixpath.join("/".join(current), member.link_target))
+                target = posixpath.normpath(posixpath.join("/".join(walked), child.link_target))
                 # Walk the target again from the root: its own components may be links too.
                 # Names never start with "..": a target that escapes simply matches nothing.
-                parts = [p for p in target.split("/") if p != "."] + parts
-                current = []
-            else:
-                current.append(part)
-        member = self.entries.get("/".join(current))
-        if member is not None and member.type == "hardlink" and member.link_target:
-            return self.entries.get(member.link_target)
-        return member
+                todo.extend(p for p in reversed(target.split("/")) if p != ".")
+                walked = []
+                node = self._tree
+                continue
+            if todo:
+                return None  # a path that goes on through a file
+            if child.type == "hardlink" and child.link_target:
+                return self.entries.get(child.link_target)
+            return child
+        return self.entries.get("/".join(walked)) if walked else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -641,6 +714,11 @@ def _locate(path: PathLike) -> Path:
         raise InvalidPackageError(f"{location}: cannot read: {exc}") from exc
     if not exists:
         raise InvalidPackageError(f"{location}: no such file or directory")
+    kind = special_file_kind(location)
+    # A FIFO given by name is read as a stream (`<(curl ...)`); a device never ends or holds
+    # an archive. The commands refuse FIFOs too (engine.inputs.refuse_special_file).
+    if kind is not None and not stat.S_ISFIFO(location.stat().st_mode):
+        raise InvalidPackageError(f"{location}: is {kind}, not a model archive")
     if not is_dir:
         return location
     try:
@@ -660,6 +738,12 @@ def _locate(path: PathLike) -> Path:
     if only.is_dir():
         raise InvalidPackageError(
             f"{location}: holds only the directory {entries[0]!r}; "
+            "it must hold exactly one model archive file"
+        )
+    kind = special_file_kind(only)
+    if kind is not None:
+        raise InvalidPackageError(
+            f"{location}: holds only {entries[0]!r}, which is {kind}; "
             "it must hold exactly one model archive file"
         )
     return only
@@ -732,3 +816,32 @@ def _scan(
         raise InvalidPackageError(f"{label}: cannot read: {exc}") from exc
     compression = stream.finish()
     return archive, digest, size, compression, tar
+
+
+def read_tar_gz(
+    stream: Any,
+    label: str,
+    limits: PackageLimits,
+    sink: _Sink | None = None,
+    screen: Screen = None,
+    *,
+    allow_empty: bool = False,
+) -> list[PackageMember]:
+    """Read a gzip-compressed tar from the binary file object ``stream`` with every check of
+    :func:`~mimsreg.engine.package.inspect_package` (the same ``limits``), without hashing it.
+
+    ``screen`` sees each member first and may refuse it; ``sink`` receives the files' data.
+    Returns the members; raises :class:`InvalidPackageError` as the model archive reader does.
+    """
+    tar = _TarParser(label, limits, sink, screen)
+    tar.container = "the gzip stream"
+    tar.allow_empty = allow_empty
+    gunzip = _Gunzip(tar, limits)
+    while True:
+        chunk = stream.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        gunzip.feed(chunk)
+    gunzip.finish()
+    tar.finish()
+    return tar.members

@@ -9,13 +9,13 @@ import io
 import json
 import os
 import re
-import tarfile
-import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from mimsreg.engine.errors import PayloadError
+from mimsreg.engine.errors import InvalidPackageError, PayloadError
+from mimsreg.engine.inputs import refuse_special_file
+from mimsreg.engine.package.reader import read_tar_gz
 from mimsreg.engine.payload.samples import (
     _ARCHIVE_SUFFIXES,
     _CONTENT_TYPES_BY_SUFFIX,
@@ -102,6 +102,7 @@ def load_payload(
             "copy it to a local file (aws s3 cp) to check it"
         )
     path = Path(text)
+    refuse_special_file(path, "payload", PayloadError)
     problems = _Problems()
     if path.is_dir():
         samples = _load_directory(path, spec, limits, problems)
@@ -207,14 +208,101 @@ def _safe_member_name(archive: str, name: str) -> str:
     return "/".join(part for part in posix.parts if part not in ("", "."))
 
 
-def _member_kind(member: tarfile.TarInfo) -> str:
-    if member.issym():
-        return f"symbolic link to {member.linkname!r}"
-    if member.islnk():
-        return f"hard link to {member.linkname!r}"
-    if member.isdev():
+_REGULAR = (b"0", b"\x00", b"7")
+_DIRECTORY = b"5"
+
+
+def _member_kind(typeflag: bytes, link: str) -> str:
+    if typeflag == b"2":
+        return f"symbolic link to {link!r}"
+    if typeflag == b"1":
+        return f"hard link to {link!r}"
+    if typeflag in (b"3", b"4", b"6"):
         return "device or FIFO"
-    return f"tar member of type {member.type!r}"
+    return f"tar member of type {typeflag!r}"
+
+
+class _ArchiveReader:
+    """The payload rules over the model archive's reader: it screens each member (links,
+    escapes, caps), then receives the data of the sample files and parses each one."""
+
+    def __init__(
+        self,
+        archive: str,
+        prefix: str,
+        spec: RegistrationSpec,
+        limits: PayloadLimits,
+        problems: _Problems,
+    ) -> None:
+        self.archive = archive
+        self.prefix = prefix
+        self.spec = spec
+        self.limits = limits
+        self.problems = problems
+        self.samples: list[PayloadSample] = []
+        self._seen: set[str] = set()
+        self._total = 0
+        self._next: tuple[str, str] | None = None  # (label, content type) of the member to parse
+        self._current: tuple[str, str] | None = None
+        self._data = bytearray()
+
+    def screen(self, raw: str, typeflag: bytes, link: str, size: int) -> None:
+        archive = self.archive
+        name = _safe_member_name(archive, raw)
+        self._next = None
+        if typeflag == _DIRECTORY:
+            return
+        if not name:
+            raise PayloadError(f"{archive}: member {raw!r} has no file name")
+        if typeflag not in _REGULAR:
+            raise PayloadError(
+                f"{archive}: member {raw!r} is a {_member_kind(typeflag, link)}; "
+                "a payload archive holds only regular files"
+            )
+        if len(self._seen) >= self.limits.max_files:
+            raise PayloadError(f"{archive}: more than {self.limits.max_files} files; refused")
+        if size > self.limits.max_file_bytes:
+            raise PayloadError(_too_large(f"{archive}:{name}", size, self.limits))
+        self._total += size
+        if self._total > self.limits.max_total_bytes:
+            raise PayloadError(
+                f"{archive}: more than {self.limits.max_total_bytes} bytes uncompressed; refused"
+            )
+        if name in self._seen:
+            raise PayloadError(f"{archive}: member {name!r} appears twice")
+        self._seen.add(name)
+        label = self.prefix + name
+        if PurePosixPath(name).name.startswith("."):
+            return
+        kind = _kind_of(name)
+        if kind is None or kind == "archive":
+            self.problems.add(label, "is not a payload file: an archive holds .csv and .json")
+            return
+        self._next = (label, kind)
+
+    # The sink the reader writes the files' data into (directories and links never come:
+    # screen refused the links).
+    def directory(self, name: str) -> None:
+        """Nothing to do: a payload archive's folders only group its files."""
+
+    def begin_file(self, name: str, mode: int) -> None:
+        self._current, self._next = self._next, None
+        self._data.clear()
+
+    def write(self, data: memoryview) -> None:
+        if self._current is not None:
+            self._data += data
+
+    def end_file(self) -> None:
+        if self._current is not None:
+            label, kind = self._current
+            sample = _parse_sample(label, kind, bytes(self._data), self.spec, self.problems)
+            self.samples.append(sample)
+        self._current = None
+        self._data.clear()
+
+    def hardlink(self, name: str, target: str, mode: int, size: int) -> None:
+        raise AssertionError("screen refuses links")  # pragma: no cover
 
 
 def _load_archive(
@@ -225,49 +313,17 @@ def _load_archive(
     limits: PayloadLimits,
     problems: _Problems,
 ) -> list[PayloadSample]:
-    """Read a payload .tar.gz as a stream, in memory; refuse links, escapes and oversize members."""
-    samples: list[PayloadSample] = []
-    seen: set[str] = set()
-    total = 0
+    """Read a payload .tar.gz as a stream, in memory, with the model archive's reader and its
+    limits; refuse links, escapes and oversize members."""
+    reader = _ArchiveReader(archive, prefix, spec, limits, problems)
     try:
-        # Stream mode ("r|gz"): one sequential pass, nothing seeks, nothing touches the disk.
-        with tarfile.open(fileobj=fileobj, mode="r|gz") as tar:
-            for member in tar:
-                name = _safe_member_name(archive, member.name)
-                if member.isdir():
-                    continue
-                if not name:
-                    raise PayloadError(f"{archive}: member {member.name!r} has no file name")
-                if not member.isfile():
-                    raise PayloadError(
-                        f"{archive}: member {member.name!r} is a {_member_kind(member)}; "
-                        "a payload archive holds only regular files"
-                    )
-                if len(seen) >= limits.max_files:
-                    raise PayloadError(f"{archive}: more than {limits.max_files} files; refused")
-                if member.size > limits.max_file_bytes:
-                    raise PayloadError(_too_large(f"{archive}:{name}", member.size, limits))
-                total += member.size
-                if total > limits.max_total_bytes:
-                    raise PayloadError(
-                        f"{archive}: more than {limits.max_total_bytes} bytes uncompressed; refused"
-                    )
-                if name in seen:
-                    raise PayloadError(f"{archive}: member {name!r} appears twice")
-                seen.add(name)
-                label = prefix + name
-                if PurePosixPath(name).name.startswith("."):
-                    continue
-                kind = _kind_of(name)
-                if kind is None or kind == "archive":
-                    problems.add(label, "is not a payload file: an archive holds .csv and .json")
-                    continue
-                extracted = tar.extractfile(member)
-                data = extracted.read(member.size) if extracted is not None else b""
-                samples.append(_parse_sample(label, kind, data, spec, problems))
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        read_tar_gz(fileobj, archive, limits.archive, reader, reader.screen, allow_empty=True)
+    except InvalidPackageError as exc:
+        reason = str(exc).removeprefix(f"{archive}: ")
+        raise PayloadError(f"{archive} is not a readable .tar.gz archive: {reason}") from exc
+    except OSError as exc:
         raise PayloadError(f"{archive} is not a readable .tar.gz archive: {exc}") from exc
-    return samples
+    return reader.samples
 
 
 def _decode(label: str, data: bytes, problems: _Problems) -> str | None:

@@ -7,11 +7,12 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mimsreg.engine.errors import PayloadError
+from mimsreg.engine.package.members import PackageLimits
 from mimsreg.engine.spec import RegistrationSpec, SampleValue, VariablePairs, VariableType
 
 CSV_CONTENT_TYPE = "text/csv"
@@ -38,11 +39,16 @@ Record = dict[str, SampleValue]
 
 @dataclass(frozen=True)
 class PayloadLimits:
-    """Caps on what a custom payload may hold; a payload is a few samples, not a data set."""
+    """Caps on what a custom payload may hold; a payload is a few samples, not a data set.
+
+    A payload archive is read by the model archive's reader under ``archive``, the limits model
+    archives have (members, extended headers, names, compression ratio), and these caps on top.
+    """
 
     max_files: int = 256
     max_file_bytes: int = 16 * 1024**2
     max_total_bytes: int = 64 * 1024**2
+    archive: PackageLimits = field(default_factory=PackageLimits)
 
 
 @dataclass(frozen=True)

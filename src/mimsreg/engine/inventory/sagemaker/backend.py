@@ -6,9 +6,10 @@ from mimsreg.engine.inventory.sagemaker.buckets import Buckets
 from mimsreg.engine.inventory.sagemaker.collect import Collect
 from mimsreg.engine.inventory.sagemaker.create import Create
 from mimsreg.engine.inventory.sagemaker.download import Download
+from mimsreg.engine.inventory.sagemaker.lifecycle import Lifecycle
 
 
-class SageMakerInventory(Collect, Create, Buckets, Download):
+class SageMakerInventory(Lifecycle, Collect, Create, Buckets, Download):
     """SageMaker Model Registry + S3, one pair of clients per region.
 
     ``session``: a ``boto3.Session`` (default: a new one honouring profiles, ``AWS_REGION`` and
@@ -20,5 +21,6 @@ class SageMakerInventory(Collect, Create, Buckets, Download):
     preflight), ``Artifacts`` (staging, verification), ``Documents`` (records, schemas, approval
     histories), ``Groups``, ``Versions`` (lookups), ``Request`` and ``Create`` (creating under the
     lease), ``Listing`` (reads, approval), ``Collect`` (garbage collection), ``Download``
-    (reading a version's files back, for ``promote``).
+    (reading a version's files back, for ``promote``), ``Lifecycle`` (tags, description,
+    deletion, a release in every region).
     """

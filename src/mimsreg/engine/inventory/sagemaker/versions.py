@@ -155,4 +155,6 @@ class Versions(Groups):
             artifact_uri=str(containers[0].get("ModelDataUrl") or ""),
             payload_uri=package.get("SamplePayloadUrl"),
             record={"record_uri": metadata.get(META + "record")},
+            owner=str(metadata.get(META + "owner", "")),
+            domain=str(metadata.get(META + "domain", "")),
         )
