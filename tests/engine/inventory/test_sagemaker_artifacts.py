@@ -3,6 +3,7 @@ content key that hold other bytes, against the moto server behind the strict AWS
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -16,6 +17,11 @@ from boto3.s3.transfer import TransferConfig
 
 from mimsreg.engine.execute import CREATED, FAILED, execute_plan
 from mimsreg.engine.inventory.sagemaker import MULTIPART_CHUNK, SageMakerInventory
+from mimsreg.engine.inventory.sagemaker.artifacts import (
+    composite_checksum,
+    part_size,
+    same_checksum,
+)
 from mimsreg.engine.plan import RegistrationPlan
 from tests.conftest import TEST_BUCKET
 from tests.support.aws import counted_clients
@@ -134,3 +140,37 @@ def test_a_verified_multipart_object_is_reused_without_an_upload(tmp_path: Path)
     assert calls[f"{REGION}:UploadPart"] == 0
     assert calls[f"{REGION}:CreateMultipartUpload"] == 0
     assert object_digest(REGION, artifact_key(second)) == second.manifest.sha256
+
+
+def test_checksums_of_objects_written_in_parts() -> None:
+    """The composite is the SHA-256 of the parts' digests with '-<parts>'; AWS's form must match
+    exactly, moto's (no suffix) by its digest; another part count or digest never matches."""
+    digests = [hashlib.sha256(data).digest() for data in (b"a", b"b")]
+    expected = composite_checksum(digests)
+    base = expected.rsplit("-", 1)[0]
+    assert expected.endswith("-2")
+    assert base == base64.b64encode(hashlib.sha256(b"".join(digests)).digest()).decode()
+    assert same_checksum(expected, expected)
+    assert same_checksum(base, expected)  # moto
+    assert not same_checksum(f"{base}-3", expected)
+    assert not same_checksum(composite_checksum(digests[:1]), expected)
+    whole = base64.b64encode(hashlib.sha256(b"ab").digest()).decode()
+    assert same_checksum(whole, whole)
+    assert not same_checksum(whole.rstrip("=") + "-1", whole)
+
+
+def test_parts_stay_within_s3s_limit_as_s3transfer_cuts_them() -> None:
+    """16 MiB parts up to 10,000 of them, then doubled (s3transfer's rule, so that copies cut
+    the same parts)."""
+    from s3transfer.utils import ChunksizeAdjuster
+
+    for size in (
+        MULTIPART_CHUNK,
+        10_000 * MULTIPART_CHUNK,
+        10_000 * MULTIPART_CHUNK + 1,
+        3 * 10**12,
+    ):
+        chunk = part_size(size)
+        assert -(-size // chunk) <= 10_000
+        assert chunk == ChunksizeAdjuster().adjust_chunksize(MULTIPART_CHUNK, size)
+    assert part_size(10_000 * MULTIPART_CHUNK + 1) == 2 * MULTIPART_CHUNK
