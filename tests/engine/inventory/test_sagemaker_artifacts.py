@@ -174,3 +174,32 @@ def test_parts_stay_within_s3s_limit_as_s3transfer_cuts_them() -> None:
         assert -(-size // chunk) <= 10_000
         assert chunk == ChunksizeAdjuster().adjust_chunksize(MULTIPART_CHUNK, size)
     assert part_size(10_000 * MULTIPART_CHUNK + 1) == 2 * MULTIPART_CHUNK
+
+
+def test_a_part_changed_between_its_hashing_and_its_sending_is_refused(tmp_path: Path) -> None:
+    """The hashing pass saw the inspected bytes; then, as the first part is about to be sent, a
+    byte of it changes: S3 refuses the part (its bytes are not those hashed), the upload is
+    aborted and the error names the file; nothing is stored, no version is made."""
+    artifact = tmp_path / "model.tar.gz"
+    artifact.write_bytes(os.urandom(40 * MIB))
+    plan = make_plan(artifact, [REGION])
+    calls: Counter[str] = Counter()
+    clients = counted_clients(calls)
+    flipped: list[int] = []
+
+    def change_first_part(params: dict[str, Any], **_: Any) -> None:
+        if params.get("PartNumber") == 1 and not flipped:
+            flip_byte(artifact, 1000)
+            flipped.append(1)
+
+    clients[REGION].s3.meta.events.register(
+        "before-parameter-build.s3.UploadPart", change_first_part
+    )
+    [result] = execute_plan(plan, SageMakerInventory(clients=clients), artifact)
+    assert flipped == [1]
+    assert result.status == FAILED
+    assert f"{str(artifact)!r} changed after it was inspected" in str(result.error)
+    assert "S3 refused it" in str(result.error)
+    assert object_digest(REGION, artifact_key(plan)) is None
+    assert s3().list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert versions(REGION, plan.regions[0].group) == []

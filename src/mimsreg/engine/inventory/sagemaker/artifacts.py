@@ -1,9 +1,12 @@
 """Artifacts in S3: the bytes stored are the bytes hashed, verified at every destination.
 
-One read of the file feeds the digest and the upload: each part is read once, fed in order to
-the whole file's SHA-256 and hashed on its own (its checksum, which S3 verifies on arrival), and
-the upload is completed only when the whole digest is the inspected one; otherwise it is aborted
-and nothing is stored under the digest. The other regions copy the verified object server side.
+The file is hashed in one pass that gives the whole file's SHA-256 (in order) and each part's;
+each part is sent with the digest it was hashed with, read again from the file as it is sent (a
+part is never held in memory whole), so S3 refuses a part whose bytes differ from those hashed
+(BadDigest); the upload is completed only when the whole digest is the inspected one, and
+aborted otherwise, so nothing is stored under a digest its bytes do not have. Below the
+multipart threshold the file is read once into one PutObject with its SHA-256. The other regions
+copy the verified object server side.
 
 Every object written, copied or found in place is verified by S3's SHA-256 checksum before a
 version may point at it: the object's digest when it was written whole; when written in parts
@@ -21,6 +24,7 @@ import base64
 import concurrent.futures
 import contextlib
 import hashlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,8 +44,6 @@ from mimsreg.engine.plan import RegionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-Part = tuple[dict[str, Any], bytes]  # CompleteMultipartUpload's entry, the part's SHA-256
 
 
 def part_size(size: int) -> int:
@@ -106,29 +108,66 @@ def file_checksum(artifact: Path, plan: RegionPlan) -> str:
     return composite_checksum(digests)
 
 
+class _PartReader:
+    """Bytes ``[start, start + length)`` of a file, read as botocore sends them (in blocks, and
+    again from the start on a retry): a part is never held in memory whole."""
+
+    def __init__(self, path: Path, start: int, length: int) -> None:
+        self._file = path.open("rb")
+        self._start, self._length, self._position = start, length, 0
+        self._file.seek(start)
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._length - self._position
+        count = left if size is None or size < 0 else min(size, left)
+        data = self._file.read(count)
+        self._position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._position, self._length)[whence]
+        self._position = max(0, min(self._length, base + offset))
+        self._file.seek(self._start + self._position)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def __len__(self) -> int:
+        return self._length
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def _send_part(
     s3: S3Client,
     where: tuple[str, str, str],
-    number: int,
-    data: bytes,
+    part: tuple[Path, int, int, int],
+    digest: bytes,
     progress: Progress | None,
-) -> Part:
-    """UploadPart with the part's SHA-256: S3 refuses the part (BadDigest) if a byte differs."""
+) -> dict[str, Any]:
+    """UploadPart of the file's bytes ``[start, start + length)`` with the SHA-256 they had when
+    they were hashed: S3 refuses the part (BadDigest) if a byte read now differs."""
     bucket, key, upload_id = where
-    digest = hashlib.sha256(data).digest()
+    path, number, start, length = part
     checksum = base64.b64encode(digest).decode("ascii")
-    answer = s3.upload_part(
-        Bucket=bucket,
-        Key=key,
-        UploadId=upload_id,
-        PartNumber=number,
-        Body=data,
-        ChecksumAlgorithm="SHA256",  # as in PutObject: the value given is sent, and recorded
-        ChecksumSHA256=checksum,
-    )
+    body = _PartReader(path, start, length)
+    try:
+        answer = s3.upload_part(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,  # type: ignore[arg-type]
+            ChecksumAlgorithm="SHA256",  # as in PutObject: the value given is sent, and recorded
+            ChecksumSHA256=checksum,
+        )
+    finally:
+        body.close()
     if progress is not None:
-        progress(len(data))
-    return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}, digest
+        progress(length)
+    return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
 
 
 class Artifacts(SageMakerBase):
@@ -247,27 +286,30 @@ class Artifacts(SageMakerBase):
         extra: dict[str, Any],
         progress: Progress | None,
     ) -> str:
-        """A multipart upload completed only if the parts read hash to the inspected digest;
-        aborted otherwise (and on any error), so nothing is stored under a wrong digest."""
+        """A multipart upload of the bytes hashed, completed only if they are the inspected
+        ones; aborted otherwise (and on any error), so nothing is stored under a wrong digest."""
         bucket, key = destination
         created = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)
         where = (bucket, key, str(created["UploadId"]))
         try:
-            parts, size, digest = self._send_parts(s3, where, plan, artifact, progress)
-            changed = _changed(artifact, plan, size, digest)
-            if changed is not None:
-                raise changed
+            parts, digests = self._send_parts(s3, where, plan, artifact, progress)
             s3.complete_multipart_upload(
                 Bucket=bucket,
                 Key=key,
                 UploadId=where[2],
-                MultipartUpload={"Parts": [entry for entry, _ in parts]},  # type: ignore[misc]
+                MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
             )
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(Exception):  # else `mimsreg gc` aborts it
                 s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=where[2])
+            if _error_code(exc) == "BadDigest":  # a part read for the upload differed
+                raise InventoryError(
+                    f"{str(artifact)!r} changed after it was inspected: a part read for the "
+                    "upload was not the part hashed (S3 refused it); nothing was stored under "
+                    "its digest. Re-run to register the file as it is now"
+                ) from exc
             raise
-        checksum = composite_checksum([digest for _, digest in parts])
+        checksum = composite_checksum(digests)
         with self._staged:
             self._checksums[plan.sha256] = checksum
         return checksum
@@ -279,31 +321,38 @@ class Artifacts(SageMakerBase):
         plan: RegionPlan,
         artifact: Path,
         progress: Progress | None,
-    ) -> tuple[list[Part], int, str]:
-        """Read the file once, in order, into the whole digest; send each part from a pool of
-        ``max_concurrency`` threads, with at most that many parts in memory."""
-        whole, size = hashlib.sha256(), 0
-        futures: list[concurrent.futures.Future[Part]] = []
-        pending: set[concurrent.futures.Future[Part]] = set()
+    ) -> tuple[list[dict[str, Any]], list[bytes]]:
+        """Hash the file in one pass (the whole digest, in order, and each part's), sending each
+        part with its digest as soon as it is hashed, from ``max_concurrency`` threads that read
+        it again as they send it; the parts, once the whole digest is the inspected one."""
+        whole, size, digests = hashlib.sha256(), 0, []
+        futures: list[concurrent.futures.Future[dict[str, Any]]] = []
+        failed = threading.Event()
         pool = concurrent.futures.ThreadPoolExecutor(self._max_concurrency, "mimsreg-part")
         try:
             with artifact.open("rb") as reader:
-                parts = _read_parts(reader, part_size(plan.size), plan.size)
-                for number, data in enumerate(parts, start=1):
+                for number, data in enumerate(
+                    _read_parts(reader, part_size(plan.size), plan.size), start=1
+                ):
                     whole.update(data)
+                    digests.append(hashlib.sha256(data).digest())
+                    part = (artifact, number, size, len(data))
                     size += len(data)
-                    futures.append(pool.submit(_send_part, s3, where, number, data, progress))
-                    pending.add(futures[-1])
-                    while len(pending) >= self._max_concurrency:
-                        done, pending = concurrent.futures.wait(
-                            pending, return_when=concurrent.futures.FIRST_COMPLETED
-                        )
-                        for future in done:
-                            future.result()  # a failed part stops the reading
-            results = [future.result() for future in futures]
+                    futures.append(pool.submit(_send_part, s3, where, part, digests[-1], progress))
+                    futures[-1].add_done_callback(
+                        lambda f: failed.set() if not f.cancelled() and f.exception() else None
+                    )
+                    if failed.is_set():
+                        break  # a part failed: stop reading, its error is raised below
+            changed = _changed(artifact, plan, size, whole.hexdigest())
+            if changed is not None and not failed.is_set():
+                raise changed
+            parts = [future.result() for future in futures]  # a failed part's error first
+            if changed is not None:
+                raise changed
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return results, size, whole.hexdigest()
+        return parts, digests
 
     def _stage_artifact(
         self,
