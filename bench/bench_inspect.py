@@ -7,8 +7,16 @@ code/inference.py, warms the page cache, then runs these commands in interleaved
 
 - ``openssl dgst -sha256 FILE``: the floor any inspector pays (it must read and hash every byte);
 - ``sha256sum FILE && tar -tzf FILE``: the usual two-pass habit (digest, then list);
-- ``mimsreg inspect --json FILE``: the CLI as a user runs it (Python start-up and imports included);
-- ``python -c 'inspect_package(FILE)'``: the library call alone in a fresh interpreter.
+- ``mimsreg inspect --json FILE``: the CLI as a user runs it (Python start-up and imports
+  included), inflating with zlib-ng (the host's default), then with ``MIMSREG_NO_ZLIB_NG=1``
+  (the stdlib's zlib);
+- ``python -c 'inspect_package(FILE, inflater=...)'``: the library call alone in a fresh
+  interpreter, with zlib-ng's inflater and with the stdlib's (the engine's default, what the
+  processing job runs).
+
+Targets (issue 21, P1): the CLI with zlib-ng at most 1.2x openssl's wall time with two free cores
+and at most 1.4x its CPU time. The load average is sampled before every command, so the table says
+how free the cores were.
 
 Reports the median wall time, the ratio to openssl, the median CPU time (user + system; it shows
 the work done even when other processes share the cores) and the peak RSS of each, and writes the
@@ -45,9 +53,11 @@ MIB = 1024**2
 class Runs:
     name: str
     command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
 
 
 def build_archive(path: Path, size_mib: int) -> None:
@@ -94,7 +104,7 @@ def warm(path: Path) -> None:
             pass
 
 
-def timed(command: list[str]) -> tuple[float, float, int, str]:
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, str]:
     """Run ``command``; wall seconds, CPU seconds (user + sys) and peak RSS (KiB) of it alone."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         gnu_time = shutil.which("time") or "/usr/bin/time"
@@ -109,7 +119,9 @@ def timed(command: list[str]) -> tuple[float, float, int, str]:
             )
             wrapped = [sys.executable, "-c", probe, report.name, *command]
         start = time.perf_counter()
-        result = subprocess.run(wrapped, capture_output=True, check=False)
+        result = subprocess.run(
+            wrapped, capture_output=True, check=False, env={**os.environ, **(env or {})}
+        )
         wall = time.perf_counter() - start
         if result.returncode != 0:
             raise SystemExit(f"{command} failed: {result.stderr.decode()}")
@@ -135,6 +147,83 @@ def machine() -> str:
     )
 
 
+def inflate_seconds(path: Path, inflater: str) -> float:
+    """CPU seconds one inflater spends on the whole file (CRC check included), measured alone in a
+    fresh interpreter, as inspect feeds it (64 KiB slices, 256 KiB pieces)."""
+    module = "zlib" if inflater == "zlib" else "zlib_ng.zlib_ng"
+    code = (
+        f"import sys, time, {module} as z\n"
+        "from mimsreg.engine.package import reader\n"
+        "data = memoryview(open(sys.argv[1], 'rb').read())\n"
+        "start = time.process_time()\n"
+        "d = z.decompressobj(wbits=31)\n"
+        "for s in range(0, len(data), reader._INPUT_SLICE):\n"
+        "    chunk = data[s:s + reader._INPUT_SLICE]\n"
+        "    while True:\n"
+        "        out = d.decompress(chunk, reader._PIECE_SIZE)\n"
+        "        chunk = d.unconsumed_tail\n"
+        "        if d.eof or (not chunk and len(out) < reader._PIECE_SIZE):\n"
+        "            break\n"
+        "    if d.eof:\n"
+        "        break\n"
+        "assert d.eof\n"
+        "print(time.process_time() - start)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    return float(result.stdout)
+
+
+def commands(python: str, file: str) -> list[Runs]:
+    mimsreg = str(Path(python).parent / "mimsreg")
+    stdlib = {"MIMSREG_NO_ZLIB_NG": "1"}
+    library = "from mimsreg.engine.package import inspect_package as i; "
+    return [
+        Runs("openssl dgst -sha256 (floor)", ["openssl", "dgst", "-sha256", file]),
+        Runs(
+            "sha256sum && tar -tzf (two passes)",
+            ["sh", "-c", f"sha256sum '{file}' && tar -tzf '{file}' > /dev/null"],
+        ),
+        Runs("mimsreg inspect --json (CLI, zlib-ng)", [mimsreg, "inspect", "--json", file]),
+        Runs(
+            "mimsreg inspect --json (CLI, stdlib zlib)",
+            [mimsreg, "inspect", "--json", file],
+            env=stdlib,
+        ),
+        Runs(
+            "inspect_package(inflater=zlib-ng) (library, fresh interpreter)",
+            [
+                python,
+                "-c",
+                "from mimsreg._inflate import host_inflater as h; "
+                f"{library}i({file!r}, inflater=h())",
+            ],
+        ),
+        Runs(
+            "inspect_package() stdlib zlib (library, what the processing job runs)",
+            [python, "-c", f"{library}i({file!r})"],
+        ),
+    ]
+
+
+def measure(runs: list[Runs], rounds: int, digest: str | None) -> None:
+    """Interleaved rounds (order reversed every other round) after one warm-up run each."""
+    for run in runs:
+        timed(run.command, run.env)
+    for round_index in range(rounds):
+        order = runs if round_index % 2 == 0 else list(reversed(runs))
+        for run in order:
+            run.load.append(os.getloadavg()[0])
+            wall, cpu, rss, stdout = timed(run.command, run.env)
+            run.wall.append(wall)
+            run.cpu.append(cpu)
+            run.rss_kib.append(rss)
+            if "inspect" in run.command and digest is not None:
+                assert f'"sha256": "{digest}"' in stdout, "inspect gave a wrong digest"
+        print(f"round {round_index + 1}/{rounds} done", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -147,71 +236,84 @@ def main() -> None:
     if not archive.exists():
         build_archive(archive, args.size_mib)
     size = archive.stat().st_size
-    python = sys.executable
-    mimsreg = str(Path(python).parent / "mimsreg")
-    file = str(archive)
-    runs = [
-        Runs("openssl dgst -sha256 (floor)", ["openssl", "dgst", "-sha256", file]),
-        Runs(
-            "sha256sum && tar -tzf (two passes)",
-            ["sh", "-c", f"sha256sum '{file}' && tar -tzf '{file}' > /dev/null"],
-        ),
-        Runs("mimsreg inspect --json (CLI)", [mimsreg, "inspect", "--json", file]),
-        Runs(
-            "inspect_package() (library, fresh interpreter)",
-            [python, "-c", f"from mimsreg.engine.package import inspect_package as i; i({file!r})"],
-        ),
-    ]
+    runs = commands(sys.executable, str(archive))
 
     print(f"warming the page cache with {archive} ({size:,} bytes) ...", flush=True)
     warm(archive)
     load_before = os.getloadavg()
     expected = hashlib.sha256(archive.read_bytes()).hexdigest() if size < 4 * 1024**3 else None
-    for run in runs:  # one unmeasured run each: imports and code in the cache too
-        timed(run.command)
-    for round_index in range(args.rounds):
-        order = runs if round_index % 2 == 0 else list(reversed(runs))
-        for run in order:
-            wall, cpu, rss, stdout = timed(run.command)
-            run.wall.append(wall)
-            run.cpu.append(cpu)
-            run.rss_kib.append(rss)
-            if run.command[0] == mimsreg and expected is not None:
-                assert f'"sha256": "{expected}"' in stdout, "inspect gave a wrong digest"
-        print(f"round {round_index + 1}/{args.rounds} done", flush=True)
+    measure(runs, args.rounds, expected)
+    inflate = {name: inflate_seconds(archive, name) for name in ("zlib", "zlib-ng")}
     load_after = os.getloadavg()
-
-    floor = statistics.median(runs[0].wall)
-    lines = [
-        SECTION,
-        "",
-        "`python bench/bench_inspect.py` (`make bench-inspect`): one model.tar.gz of "
-        f"{size / 1024**3:.2f} GiB ({size:,} bytes; two random weight files, so incompressible, "
-        "plus `code/inference.py`), read from a warm page cache. Medians of "
-        f"{args.rounds} interleaved rounds after one warm-up run each; wall time of the whole "
-        "command (process start included); CPU = user + system time; peak RSS from "
-        "`/usr/bin/time`.",
-        "",
-        f"Machine: {machine()}. Load average {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after (the cores are shared with other work).",
-        "",
-        "| command | median wall (s) | wall min-max (s) | ratio to openssl | median CPU (s) "
-        "| peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for run in runs:
-        wall = statistics.median(run.wall)
-        lines.append(
-            f"| `{run.name}` | {wall:.2f} | {min(run.wall):.2f}-{max(run.wall):.2f} "
-            f"| {wall / floor:.2f} | "
-            f"{statistics.median(run.cpu):.2f} | {max(run.rss_kib) / 1000:.0f} |"
-        )
-    lines.append("")
-    table = "\n".join(lines)
+    table = report(runs, args, size, load_before, load_after, inflate)
     print(table)
     if not args.no_write:
         write_section(table)
         print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+def report(
+    runs: list[Runs],
+    args: argparse.Namespace,
+    size: int,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+    inflate: dict[str, float],
+) -> str:
+    floor, floor_cpu = statistics.median(runs[0].wall), statistics.median(runs[0].cpu)
+    gib = size / 1024**3
+    lines = [
+        SECTION,
+        "",
+        "`python bench/bench_inspect.py` (`make bench-inspect`): one model.tar.gz of "
+        f"{gib:.2f} GiB ({size:,} bytes; two random weight files, so incompressible, "
+        "plus `code/inference.py`), read from a warm page cache. Medians of "
+        f"{args.rounds} interleaved rounds after one warm-up run each; wall time of the whole "
+        "command (process start included); CPU = user + system time; peak RSS from "
+        "`/usr/bin/time`; load = the 1-minute load average sampled before each run (median).",
+        "",
+        f"Machine: {machine()}, zlib-ng {_zlib_ng_version()}. Load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (the cores are shared with "
+        "other work).",
+        "",
+        "| command | median wall (s) | wall min-max (s) | wall / openssl | median CPU (s) "
+        "| CPU / openssl | peak RSS (MB) | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        wall, cpu = statistics.median(run.wall), statistics.median(run.cpu)
+        lines.append(
+            f"| `{run.name}` | {wall:.2f} | {min(run.wall):.2f}-{max(run.wall):.2f} "
+            f"| {wall / floor:.2f} | {cpu:.2f} | {cpu / floor_cpu:.2f} "
+            f"| {max(run.rss_kib) / 1000:.0f} | {statistics.median(run.load):.1f} |"
+        )
+    cli = runs[2]
+    wall_ratio = statistics.median(cli.wall) / floor
+    cpu_ratio = statistics.median(cli.cpu) / floor_cpu
+    free = statistics.median(cli.load) < 1.0
+    lines += [
+        "",
+        f"Inflate alone (CRC-32 check included, CPU per GiB of archive, fresh interpreter): "
+        f"stdlib zlib {inflate['zlib'] / gib:.2f} s, zlib-ng {inflate['zlib-ng'] / gib:.2f} s.",
+        "",
+        f"Targets (P1, the CLI with zlib-ng): wall {wall_ratio:.2f} x openssl, target ≤ 1.2 x "
+        + ("with two free cores: " if free else "with two free cores (the cores were busy: ")
+        + ("met" if wall_ratio <= 1.2 else "MISSED")
+        + ("" if free else f", at a load of {statistics.median(cli.load):.1f})")
+        + f"; CPU {cpu_ratio:.2f} x, target ≤ 1.4 x: "
+        + ("met" if cpu_ratio <= 1.4 else "MISSED")
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _zlib_ng_version() -> str:
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return "not installed"
+    return str(zlib_ng.ZLIBNG_VERSION)
 
 
 def write_section(section: str, notes: str = "") -> None:

@@ -51,6 +51,9 @@ def _isolated_environment(
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # Defaults a developer's shell may set: each test names what it uses.
+    for name in ("AWS_REGION", "MIMSREG_REGION", "MIMSREG_INVENTORY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -439,6 +439,42 @@ def test_dropped_fields_kept(strict_aws: StrictAwsServer) -> None:
     assert not any(name in package for name in kept)
 
 
+def test_search_pages(strict_aws: StrictAwsServer) -> None:
+    """Search answers at most MaxResults packages per call and a NextToken for the rest, as AWS
+    does; an unknown token is refused; with the rule off, moto answers everything at once."""
+    make_group()
+    arns = {
+        sagemaker().create_model_package(**version_request())["ModelPackageArn"] for _ in range(5)
+    }
+    query = {
+        "Resource": "ModelPackage",
+        "SearchExpression": {
+            "Filters": [{"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": GROUP}]
+        },
+    }
+    pages, found, token = 0, [], None
+    while True:
+        page = sagemaker().search(**query, MaxResults=2, **({"NextToken": token} if token else {}))
+        pages += 1
+        assert len(page["Results"]) <= 2
+        found += [r["ModelPackage"]["ModelPackageArn"] for r in page["Results"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert pages == 3
+    assert sorted(found) == sorted(arns)
+    assert found[0] in arns
+    assert found[:1] == [
+        r["ModelPackage"]["ModelPackageArn"]
+        for r in sagemaker().search(**query, MaxResults=1)["Results"]
+    ]
+    status, code, _ = refusal(lambda: sagemaker().search(**query, NextToken="made-up"))
+    assert (status, code) == (400, "ValidationException")
+    assert strict_aws.refusal_rules() == ["sm-search-pages"]
+    strict_aws.enabled.discard("sm-search-pages")
+    assert len(sagemaker().search(**query, MaxResults=2)["Results"]) == 5
+
+
 def test_group_exists_refused(strict_aws: StrictAwsServer) -> None:
     """Creating a group that exists is a ValidationException, and its tags stay (moto would
     replace the group and wipe them)."""

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from mimsreg._inflate import host_inflater
 from mimsreg.check import CheckReport, check_model
 from mimsreg.config import ModelRegistrationConfig
 from mimsreg.engine import register as engine
@@ -79,6 +80,7 @@ def plan_registration(
         context=context,
         payload_sha256=payload_sha256,
         progress=_only(INSPECTING, progress),
+        inflater=host_inflater(),
     )
 
 
@@ -103,9 +105,25 @@ def run_check(
     timeout: float = 60.0,
     *,
     isolation: str = "auto",
+    install_requirements: bool = False,
+    env: str = "current",
+    python: str | None = None,
+    wheelhouse: str | Path | None = None,
 ) -> CheckReport:
-    """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails."""
-    report = check_model(model, spec, payload=payload, timeout=timeout, isolation=isolation)
+    """Run the conformance check; :class:`CheckFailedError` (nothing written) when it fails.
+    ``isolation``, ``install_requirements``, ``env``, ``python`` and ``wheelhouse`` are
+    :func:`~mimsreg.check.check_model`'s."""
+    report = check_model(
+        model,
+        spec,
+        payload=payload,
+        timeout=timeout,
+        isolation=isolation,
+        install_requirements=install_requirements,
+        env=env,
+        python=python,
+        wheelhouse=wheelhouse,
+    )
     if not report.passed:
         reasons = [report.error] if report.error else []
         reasons += [f"{s.name}: {'; '.join(s.reasons)}" for s in report.samples if not s.passed]
@@ -126,6 +144,9 @@ def register(
     check: bool = False,
     check_timeout: float = 60.0,
     check_isolation: str = "auto",
+    check_install_requirements: bool = False,
+    check_env: str = "current",
+    check_python: str | None = None,
     progress: Progress | None = None,
 ) -> list[RegistrationResult]:
     """Register a packaged model in every region (default: the config's region).
@@ -136,12 +157,23 @@ def register(
     sample payload (checked against the schema); without it one is generated. ``check=True``
     first runs the model's handlers on the payload (:func:`mimsreg.check.check_model`) and raises
     :class:`mimsreg.errors.CheckFailedError` without writing anything when they fail;
-    ``check_isolation`` is its ``isolation`` (``auto``, ``bwrap``, ``none``).
+    ``check_isolation`` is its ``isolation`` (``auto``, ``bwrap``, ``none``);
+    ``check_install_requirements``, ``check_env`` and ``check_python`` are its
+    ``install_requirements``, ``env`` and ``python``.
     """
     spec = to_spec(config)
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout, isolation=check_isolation)
+        run_check(
+            model_path,
+            spec,
+            payload_archive,
+            check_timeout,
+            isolation=check_isolation,
+            install_requirements=check_install_requirements,
+            env=check_env,
+            python=check_python,
+        )
 
     registration = engine.register(
         spec,
@@ -152,6 +184,7 @@ def register(
         dry_run=dry_run,
         check=run_model_check if check else None,
         progress=_only(COPYING, progress),
+        inflater=host_inflater(),
     )
     return registration.results
 

@@ -27,17 +27,22 @@ from mimsreg.errors import (
     RegistryWarning,
     exit_code,
 )
+from mimsreg.output import OUTPUT_FORMATS, echo_rows, emit, human_time, table_lines
+from mimsreg.regions import default_regions, parse_regions, region_choices
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from click.shell_completion import CompletionItem
+
+    from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.inventory import Inventory
-    from mimsreg.engine.inventory.base import Progress, VersionRecord
+    from mimsreg.engine.inventory.base import Progress, Tombstone, VersionRecord
+    from mimsreg.engine.inventory.lifecycle import Decision
 
 if TYPE_CHECKING:
     from mimsreg.check import CheckReport
     from mimsreg.config import ModelRegistrationConfig
-    from mimsreg.engine.execute import RegistrationResult
     from mimsreg.engine.package import PackageManifest
     from mimsreg.engine.plan import RegionPlan
 
@@ -92,6 +97,8 @@ def config_and_warnings(
 
 # Progress bars only where a person watches, and past a size where a bar would not just flicker.
 PROGRESS_MIN_BYTES = 64 * 1024**2
+# The exit code of a command interrupted by Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 def _stderr_is_terminal() -> bool:
@@ -100,7 +107,8 @@ def _stderr_is_terminal() -> bool:
 
 @contextlib.contextmanager
 def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterator[Progress | None]:
-    """A progress callback drawing a bar on stderr, or None when stderr is no terminal.
+    """A progress callback drawing a bar on stderr (mimsreg.progress), or None when stderr is
+    no terminal.
 
     The callback takes byte counts: increments, or (``cumulative``) the running total, as
     ``inspect_package`` reports it.
@@ -108,30 +116,104 @@ def byte_progress(label: str, total: int, *, cumulative: bool = False) -> Iterat
     if total <= PROGRESS_MIN_BYTES or not _stderr_is_terminal():
         yield None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=False) as bar:
-        if not cumulative:
-            yield bar.update
-            return
-        done = [0]
+    from rich.console import Console
 
-        def advance(consumed: int) -> None:
-            bar.update(consumed - done[0])
-            done[0] = consumed
+    from mimsreg.progress import byte_progress as rich_progress
 
-        yield advance
+    console = Console(stderr=True)
+    with rich_progress(label, total, cumulative=cumulative, console=console, min_bytes=-1) as bar:
+        yield bar
 
 
 def echo_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    """Rows as aligned columns with a header line, for people."""
-    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    """Rows as aligned columns with a header line, for people (timestamps in local time)."""
+    for line in table_lines(rows, columns):
+        click.echo(line)
 
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def _usage_hint(error: click.ClickException) -> str | None:
+    context = getattr(error, "ctx", None)
+    if context is None:
+        return None
+    usage = context.get_usage().removeprefix("Usage: ")
+    return f"usage: {usage}  ({context.command_path} --help for more)"
+
+
+class MimsregGroup(click.Group):
+    """The command group: click's own errors (a bad option, a missing argument) in mimsreg's
+    one style, ``error: ...`` on stderr with exit 2; Ctrl-C outside a command's own handling
+    exits 130 with one line instead of click's ``Aborted!``."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `mimsreg` alone: the help
+            click.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            hint = _usage_hint(exc) if isinstance(exc, click.UsageError) else None
+            if hint:
+                click.echo(hint, err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _output_format(output_format: str | None, as_json: bool) -> str:
+    """The format asked for: --json is a shorthand for --output json."""
+    if as_json and output_format not in (None, "json"):
+        raise BadInputError(f"--json and --output {output_format}: give one of them")
+    return "json" if as_json else (output_format or "table").lower()
+
+
+def output_options(command: F) -> F:
+    """``--output table|json|yaml`` and ``--json``, its shorthand, on a command printing records."""
+    command = click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON (the same as --output json)."
+    )(command)
+    return click.option(
+        "--output",
+        "output_format",
+        type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+        default=None,
+        help="table (default; local times), json or yaml (ISO-8601 UTC times).",
+    )(command)
+
+
+def _complete_regions(
+    context: click.Context, parameter: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(choice) for choice in region_choices(incomplete)]
+
+
+def region_option(help_text: str) -> Callable[[F], F]:
+    """``--region``, the same on every command: repeatable, comma-separated, names or codes."""
+    return click.option(
+        "--region",
+        "region_values",
+        multiple=True,
+        metavar="REGION",
+        shell_complete=_complete_regions,
+        help=f"{help_text} Repeatable or comma-separated; AWS names or NA/EU/FE.",
+    )
 
 
 config_argument = click.argument(
@@ -141,7 +223,10 @@ config_argument = click.argument(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=MimsregGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", "-V", prog_name="mimsreg")
 def cli() -> None:
     """Register packaged ML models with a model inventory (MIMS).
@@ -219,13 +304,7 @@ def config_schema() -> None:
     help="Where the packaged model is (an s3:// folder holding one model.tar.gz): the default "
     "of the pipeline's PackagedModelUri parameter.",
 )
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable, or comma-separated); one step each. Default: the config's.",
-)
+@region_option("Target region, one step each; default: the config's.")
 @click.option("--role", default=None, metavar="ARN", help="IAM role ARN of the registration job.")
 @click.option(
     "--bucket",
@@ -298,8 +377,9 @@ inventory_option = click.option(
     "inventory_uri",
     default="local",
     show_default=True,
+    envvar="MIMSREG_INVENTORY",
     metavar="URI",
-    help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'.",
+    help="Inventory: 'local', 'sqlite:///path/to/file.db' or 'sagemaker'; env MIMSREG_INVENTORY.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 isolation_option = click.option(
@@ -314,8 +394,48 @@ isolation_option = click.option(
 
 
 def _regions(values: Sequence[str]) -> list[str]:
-    """--region may repeat and may hold comma-separated names."""
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+    """--region may repeat and may hold comma-separated names or codes (mimsreg.regions)."""
+    return parse_regions(values)
+
+
+def _inventory_regions(inventory_uri: str, values: Sequence[str]) -> list[str] | None:
+    """The regions a command reading an inventory looks in: --region, else for SageMaker the
+    environment's default (MIMSREG_REGION, AWS_REGION, AWS_DEFAULT_REGION, the profile's);
+    None: every region of a local inventory, or no region named anywhere."""
+    named = parse_regions(values)
+    if named:
+        return named
+    if inventory_uri == "sagemaker":
+        return default_regions() or None
+    return None
+
+
+def _check_environment_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--env and --python: shared by `check` and `register --check`."""
+    for option in reversed(
+        [
+            click.option(
+                "--env",
+                "env",
+                type=click.Choice(["auto", "image", "current"]),
+                default="auto",
+                show_default=True,
+                help="Where the model runs: 'image' (the serving image's Python, framework and "
+                "toolkit, built once and cached), 'current' (this Python), 'auto' (image when "
+                "its Python is installed).",
+            ),
+            click.option(
+                "--python",
+                "python",
+                metavar="PATH",
+                default=None,
+                help="The interpreter: the base of the image environment, or the one the model "
+                "runs on with --env current.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 @cli.command()
@@ -353,14 +473,34 @@ def _regions(values: Sequence[str]) -> list[str]:
 )
 @click.option(
     "--check-timeout",
+    "--timeout",
+    "check_timeout",
+    type=click.FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     metavar="SECONDS",
     help="Time limit of --check.",
 )
+@click.option(
+    "--install-requirements",
+    is_flag=True,
+    help="With --check: pip-install code/requirements.txt first, as `check` does.",
+)
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --install-requirements: install only from the wheels in this folder (no network).",
+)
+@_check_environment_options
 @isolation_option
-@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
-@json_option
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan and ask the inventory (read only) whether each region would be "
+    "created or is unchanged; write nothing.",
+)
+@output_options
 @handles_errors
 def register(
     model: Path,
@@ -370,61 +510,134 @@ def register(
     payload_path: Path | None,
     run_model_check_flag: bool,
     check_timeout: float,
+    install_requirements: bool,
+    wheelhouse: Path | None,
+    env: str,
+    python: str | None,
     isolation: str,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Register a packaged model (model.tar.gz, or a folder holding one) in the inventory.
 
-    Exit 0 when every region is created or unchanged, 1 when a region (or --check) failed, 2 for
-    bad input (nothing written).
+    With --check the model's handlers run first on the payload, with the options of `mimsreg
+    check` (--timeout, --install-requirements, --env, --python). Exit 0 when every region is
+    created or unchanged, 1 when a region (or --check) failed, 2 for bad input (nothing written).
     """
+    from mimsreg._inflate import host_inflater
     from mimsreg.api import run_check
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.base import release_of
     from mimsreg.engine.register import INSPECTING, register
 
+    output = _output_format(output_format, as_json)
     spec = load_config(config_path).to_spec()
+    if not run_model_check_flag and (install_requirements or wheelhouse or python or env != "auto"):
+        raise BadInputError(
+            "--install-requirements, --wheelhouse, --env and --python go with --check"
+        )
+    regions = _regions(region_values)
+    # A dry run asks the inventory, but never creates a local database to do it.
+    ask = dry_run and not _nothing_registered(inventory_uri)
+    finished: list[RegistrationResult] = []
 
     def run_model_check(model_path: Path, payload_archive: Path) -> None:
-        run_check(model_path, spec, payload_archive, check_timeout, isolation=isolation)
+        run_check(
+            model_path,
+            spec,
+            payload_archive,
+            check_timeout,
+            isolation=isolation,
+            install_requirements=install_requirements,
+            env=env,
+            python=python,
+            wheelhouse=wheelhouse,
+        )
 
     def progress(phase: str, total: int) -> contextlib.AbstractContextManager[Progress | None]:
         return byte_progress(phase, total, cumulative=phase == INSPECTING)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RegistryWarning)
-        warnings.simplefilter("always", IsolationWarning)
-        registration = register(
-            spec,
-            model,
-            _regions(region_values),
-            lambda regions: open_inventory(inventory_uri),
-            payload=payload_path,
-            dry_run=dry_run,
-            check=run_model_check if run_model_check_flag else None,
-            progress=progress,
-        )
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RegistryWarning)
+            warnings.simplefilter("always", IsolationWarning)
+            registration = register(
+                spec,
+                model,
+                regions,
+                lambda targets: open_inventory(inventory_uri, regions=targets, read_only=dry_run),
+                payload=payload_path,
+                dry_run=dry_run,
+                check=run_model_check if run_model_check_flag else None,
+                progress=progress,
+                ask_inventory=ask,
+                on_result=finished.append,
+                inflater=host_inflater(),
+            )
+    except KeyboardInterrupt:
+        _echo_interrupted(finished, regions or [spec.region])
+        sys.exit(EXIT_INTERRUPTED)
     _echo_warnings(caught)
-    if dry_run:
-        if as_json:
-            echo_json(registration.plan.to_dict())
-        else:
-            _echo_plan(registration.plan.to_dict())
-        return
     results = registration.results
+    if dry_run:
+        _echo_dry_run(registration.plan.to_dict(), results, output, asked=ask)
+        return
     release = release_of(registration.plan.regions[0].identity)
-    if as_json:
-        echo_json([{**result.to_dict(), "release": release} for result in results])
-    else:
-        rows = [{**r.to_dict(), "release": release, "sha256": r.sha256[:12]} for r in results]
-        echo_table(rows, ["region", "group", "version", "release", "status", "sha256", "id"])
-        for result in results:
-            if result.error:
-                click.echo(f"error: {result.region}: {result.error}", err=True)
+    rows = [{**r.to_dict(), "release": release, "sha256": r.sha256[:12]} for r in results]
+    emit(
+        [{**result.to_dict(), "release": release} for result in results],
+        output,
+        lambda: echo_table(
+            rows, ["region", "group", "version", "release", "status", "sha256", "id"]
+        ),
+    )
+    for result in results:
+        if result.error and output == "table":
+            click.echo(f"error: {result.region}: {result.error}", err=True)
     _warn_number_drift(inventory_uri, registration.plan.regions[0], results)
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAILED)
+
+
+def _nothing_registered(inventory_uri: str) -> bool:
+    """A local inventory whose database does not exist: nothing is registered there."""
+    from mimsreg.engine.inventory.local import default_home
+
+    if inventory_uri == "local":
+        return not (default_home() / "inventory.db").exists()
+    if inventory_uri.startswith("sqlite:///"):
+        return not Path(inventory_uri[len("sqlite://") :]).exists()
+    return False
+
+
+def _echo_interrupted(finished: Sequence[RegistrationResult], regions: Sequence[str]) -> None:
+    """After Ctrl-C: what each region had completed, so nobody re-checks by hand."""
+    click.echo("error: interrupted; what completed:", err=True)
+    done = {result.region: result for result in finished}
+    for region in regions:
+        result = done.get(region)
+        if result is None:
+            click.echo(f"  {region}: not finished (a re-run completes it)", err=True)
+        elif result.version is not None:
+            click.echo(f"  {region}: {result.status} {result.group}/{result.version}", err=True)
+        else:
+            click.echo(f"  {region}: {result.status}: {result.error}", err=True)
+
+
+def _echo_dry_run(
+    plan: dict[str, Any], results: Sequence[RegistrationResult], output: str, *, asked: bool
+) -> None:
+    """The plan, each region with what a run would do (``would-create`` or ``unchanged``)."""
+    from mimsreg.engine.execute import PLANNED, WOULD_CREATE
+
+    by_region = {result.region: result for result in results}
+    for region in plan["regions"]:
+        result = by_region[region["region"]]
+        # Not asked: the local inventory does not exist, so every version would be created.
+        region["status"] = WOULD_CREATE if result.status == PLANNED and not asked else result.status
+        region["version"] = result.version
+    emit(plan, output, lambda: _echo_plan(plan))
 
 
 def _warn_number_drift(
@@ -477,12 +690,15 @@ def _echo_plan(plan: dict[str, Any]) -> None:
         click.echo(f"    identity   {region['identity']}")
         click.echo(f"    image      {region['image_uri']}")
         click.echo(f"    artifact   {region['artifact_key']}")
+        if "status" in region:
+            found = f" (version {region['version']})" if region.get("version") else ""
+            click.echo(f"    status     {region['status']}{found}")
     click.echo("dry run: nothing was written")
 
 
 @cli.command("list")
 @inventory_option
-@click.option("--region", default=None, metavar="REGION", help="Only this region.")
+@region_option("Only these regions (SageMaker default: MIMSREG_REGION, AWS_REGION, ...).")
 @click.option("--group", default=None, metavar="GROUP", help="Only this model package group.")
 @click.option(
     "--status",
@@ -498,39 +714,55 @@ def _echo_plan(plan: dict[str, Any]) -> None:
     metavar="WHEN",
     help="Only versions registered since: a duration back (24h, 7d) or a date/time (ISO 8601).",
 )
-@json_option
+@output_options
 @handles_errors
 def list_command(
     inventory_uri: str,
-    region: str | None,
+    region_values: tuple[str, ...],
     group: str | None,
     status: str | None,
     owner: str | None,
     domain: str | None,
     since: str | None,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """List registered versions: group, version, region, release, approval status, sha256,
-    created_at. The release id is the same in every region a registration went to."""
+    created_at. The release id is the same in every region a registration went to. Several
+    regions are read in parallel."""
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.lifecycle import VersionFilter, parse_since, parse_status
 
+    output = _output_format(output_format, as_json)
     chosen = VersionFilter(
         status=parse_status(status) if status is not None else None,
         owner=owner,
         domain=domain,
         since=parse_since(since) if since is not None else None,
     )
-    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
-        records = inventory.list_versions(region=_region_or_none(region), group=group)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
+        # One call: the backend reads several regions in parallel, by the page.
+        only = regions[0] if regions and len(regions) == 1 else None
+        records = inventory.list_versions(region=only, group=group)
+        if regions and len(regions) > 1:
+            # Regions in the order given, each region's versions in the backend's order.
+            order = {region: index for index, region in enumerate(regions)}
+            records = sorted(
+                (record for record in records if record.region in order),
+                key=lambda record: order[record.region],
+            )
+        where = f"the {inventory.name} inventory"
     rows = [record.summary() for record in chosen.select(records)]
-    if as_json:
-        echo_json(rows)
-        return
-    for row in rows:
-        row["sha256"] = row["sha256"][:12]
-    echo_table(
-        rows, ["group", "version", "region", "release", "approval_status", "sha256", "created_at"]
+    scope = f" of group {group}" if group else ""
+    scope += f" in {', '.join(regions)}" if regions else ""
+    filtered = any(value is not None for value in (status, owner, domain, since))
+    echo_rows(
+        [{**row, "sha256": row["sha256"][:12]} for row in rows],
+        ["group", "version", "region", "release", "approval_status", "sha256", "created_at"],
+        output,
+        empty=f"no versions{scope}{' matching the filters' if filtered else ''} in {where}",
+        data=rows,
     )
 
 
@@ -551,11 +783,39 @@ def _listed(region: str | None) -> list[str] | None:
     return [normalised] if normalised else None
 
 
-def _parse_ref(reference: str) -> tuple[str, int]:
-    group, _, version = reference.rpartition("/")
-    if not group or not version.isdigit() or int(version) < 1:
-        raise BadInputError(f"{reference!r} is not GROUP/VERSION (for example FraudModel/3)")
-    return group, int(version)
+def _one_region(
+    inventory: Inventory, reference: str, regions: Sequence[str] | None
+) -> tuple[str, str, int]:
+    """Region, group and number of the one version ``reference`` (GROUP/VERSION, GROUP/latest,
+    GROUP@RELEASE) names among ``regions`` (the inventory's own when None): the one region
+    holding it, else an error naming them."""
+    from mimsreg.engine.inventory.releases import locate, parse_reference, resolve
+    from mimsreg.errors import NotFoundError
+
+    parsed = parse_reference(reference)
+    if not regions or len(regions) == 1:
+        return locate(inventory, parsed, regions[0] if regions else None)
+    if parsed.version is not None:
+        holding = inventory.regions_of(parsed.group, parsed.version)
+        found = [(region, parsed.group, parsed.version) for region in holding if region in regions]
+        listed = ", ".join(region for region, _, _ in found)
+    else:
+        found = [
+            (version.region, version.group, version.version)
+            for region in regions
+            for version in resolve(inventory, parsed, region)
+        ]
+        found.sort()
+        listed = ", ".join(f"{region} {group}/{number}" for region, group, number in found)
+    if not found:
+        raise NotFoundError(
+            f"{parsed.describe()} is not in the {inventory.name} inventory in {', '.join(regions)}"
+        )
+    if len(found) > 1:
+        raise BadInputError(
+            f"{parsed.describe()} exists in several regions ({listed}): choose one with --region"
+        )
+    return found[0]
 
 
 def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[str, str, int]:
@@ -568,21 +828,25 @@ def _locate(inventory: Inventory, reference: str, region: str | None) -> tuple[s
 
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
-@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@region_option("Where to look (needed when the version is in several).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
-def show(reference: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+def show(
+    reference: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
     """Show one version's whole record, including its variable schema and approval history."""
     from mimsreg.engine.inventory import open_inventory
 
-    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
-        located = _locate(inventory, reference, region)
-        record = _get_or_tombstone(inventory, *located)
-    if as_json:
-        echo_json(record.to_dict())
-    else:
-        _echo_record(record)
+    output = _output_format(output_format, as_json)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
+        record = _get_or_tombstone(inventory, *_one_region(inventory, reference, regions))
+    emit(record.to_dict(), output, lambda: _echo_record(record))
 
 
 def _get_or_tombstone(inventory: Inventory, region: str, group: str, version: int) -> VersionRecord:
@@ -613,7 +877,7 @@ def _echo_record(record: VersionRecord) -> None:
         ("objective", "model_registration_objective"),
         ("description", "description"),
         ("framework", "framework"),
-        ("version", "framework_version"),
+        ("framework version", "framework_version"),
         ("image", "image_uri"),
         ("instance", "inference_instance_type"),
         ("content types", "content_types"),
@@ -623,33 +887,33 @@ def _echo_record(record: VersionRecord) -> None:
         ("payload", "payload_uri"),
         ("created", "created_at"),
     ]:
-        value = data.get(key)
+        value = human_time(data.get(key)) if key == "created_at" else data.get(key)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         if value not in (None, ""):
-            click.echo(f"  {label:<15} {value}")
+            click.echo(f"  {label:<17} {value}")
     tags = data.get("tags") or {}
     if tags:
-        click.echo(f"  {'tags':<15} " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
+        click.echo(f"  {'tags':<17} " + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())))
     origin = data.get("promoted_from")
     if isinstance(origin, dict):
-        click.echo(f"  {'promoted from':<15} {origin.get('id')} ({origin.get('inventory')})")
+        click.echo(f"  {'promoted from':<17} {origin.get('id')} ({origin.get('inventory')})")
     schema = data.get("variable_schema") or {}
     for side in ("input", "output"):
         variables = (schema.get(side) or {}).get("variables") or []
         listed = ", ".join(f"{v['name']} ({v['type']})" for v in variables) or "(none)"
-        click.echo(f"  {side + 's':<15} {listed}")
+        click.echo(f"  {side + 's':<17} {listed}")
     click.echo("  approval history")
     for event in record.approval_history:
         note = f"  {event.note}" if event.note else ""
-        click.echo(f"    {event.at}  {event.status:<21} by {event.actor}{note}")
+        click.echo(f"    {human_time(event.at)}  {event.status:<21} by {event.actor}{note}")
 
 
 @cli.command()
 @click.argument("reference", metavar="GROUP/VERSION")
 @click.option("--reject", is_flag=True, help="Reject instead of approve.")
 @click.option("--pending", is_flag=True, help="Back to PendingManualApproval instead of approve.")
-@click.option("--region", default=None, metavar="REGION", help="Region (needed when several).")
+@region_option("Where to look (needed when the version is in several).")
 @click.option(
     "--all-regions",
     is_flag=True,
@@ -659,17 +923,18 @@ def _echo_record(record: VersionRecord) -> None:
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept in the approval history.")
 @click.option("--actor", default=None, metavar="NAME", help="Who decides (default: OS user).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
 def approve(
     reference: str,
     reject: bool,
     pending: bool,
-    region: str | None,
+    region_values: tuple[str, ...],
     all_regions: bool,
     note: str | None,
     actor: str | None,
     inventory_uri: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Approve (or --reject, or set --pending) a version; who, when and why are kept as history.
@@ -682,14 +947,16 @@ def approve(
     from mimsreg.engine.inventory.lifecycle import approve_release, decide
     from mimsreg.engine.spec import ApprovalStatus
 
+    output = _output_format(output_format, as_json)
     if reject and pending:
         raise BadInputError("--reject and --pending: choose one")
     status = ApprovalStatus.APPROVED
     if reject or pending:
         status = ApprovalStatus.REJECTED if reject else ApprovalStatus.PENDING_MANUAL_APPROVAL
     who = actor or current_context().user
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        located = _locate(inventory, reference, region)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
         if all_regions:
             anchor = inventory.get_version(*located)
             with warnings.catch_warnings(record=True) as caught:
@@ -698,10 +965,11 @@ def approve(
             _echo_warnings(caught)
         else:
             decisions = [decide(inventory, *located, status.value, who, note)]
-    if as_json:
-        data = [decision.to_dict() for decision in decisions]
-        echo_json(data if all_regions else data[0])
-        return
+    data = [decision.to_dict() for decision in decisions]
+    emit(data if all_regions else data[0], output, lambda: _echo_decisions(decisions))
+
+
+def _echo_decisions(decisions: Sequence[Decision]) -> None:
     for decision in decisions:
         record = decision.record
         where = f"{record.group}/{record.version} in {record.region}"
@@ -713,25 +981,23 @@ def approve(
 
 
 reference_argument = click.argument("reference", metavar="GROUP/VERSION")
-region_option = click.option(
-    "--region", default=None, metavar="REGION", help="Region (needed when several)."
-)
 
 
 @cli.command()
 @reference_argument
 @click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
 @click.option("--remove", "remove_keys", multiple=True, metavar="KEY", help="Remove this tag.")
-@region_option
+@region_option("Where to look (needed when the version is in several).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
 def tag(
     reference: str,
     assignments: tuple[str, ...],
     remove_keys: tuple[str, ...],
-    region: str | None,
+    region_values: tuple[str, ...],
     inventory_uri: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Set (KEY=VALUE) or --remove tags of a version; every other field stays.
@@ -743,16 +1009,19 @@ def tag(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.lifecycle import check_tags, parse_tag_assignments
 
+    output = _output_format(output_format, as_json)
     tags = parse_tag_assignments(assignments)
     check_tags(tags, remove_keys)
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        located = _locate(inventory, reference, region)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
         record = inventory.update_version(
             *located, actor=current_context().user, tags=tags, remove_tags=remove_keys
         )
-    if as_json:
-        echo_json(record.to_dict())
-        return
+    emit(record.to_dict(), output, lambda: _echo_tags(record))
+
+
+def _echo_tags(record: VersionRecord) -> None:
     current = record.record.get("tags") or {}
     listed = ", ".join(f"{k}={v}" for k, v in sorted(current.items())) or "(none)"
     click.echo(f"{record.group}/{record.version} in {record.region}: tags {listed}")
@@ -761,12 +1030,17 @@ def tag(
 @cli.command()
 @reference_argument
 @click.argument("text", metavar="TEXT")
-@region_option
+@region_option("Where to look (needed when the version is in several).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
 def describe(
-    reference: str, text: str, region: str | None, inventory_uri: str, as_json: bool
+    reference: str,
+    text: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
 ) -> None:
     """Replace a version's description with TEXT (SageMaker: kept in its record, which `show`
     reads, since SageMaker's own description cannot change)."""
@@ -774,31 +1048,28 @@ def describe(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.lifecycle import check_description
 
+    output = _output_format(output_format, as_json)
     description = check_description(text)
-    with open_inventory(inventory_uri, regions=_listed(region)) as inventory:
-        located = _locate(inventory, reference, region)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        located = _one_region(inventory, reference, regions)
         record = inventory.update_version(
             *located, actor=current_context().user, description=description
         )
-    if as_json:
-        echo_json(record.to_dict())
-    else:
-        click.echo(f"{record.group}/{record.version} in {record.region}: description set")
+    emit(
+        record.to_dict(),
+        output,
+        lambda: click.echo(f"{record.group}/{record.version} in {record.region}: description set"),
+    )
 
 
 @cli.command()
 @reference_argument
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Region(s) to delete it in (repeatable, or comma-separated); needed when several.",
-)
+@region_option("Where to delete it, each region given; needed when it is in several.")
 @click.option("--yes", is_flag=True, help="Delete without asking first.")
 @click.option("--note", default=None, metavar="TEXT", help="Why; kept with the tombstone.")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
 def delete(
     reference: str,
@@ -806,6 +1077,7 @@ def delete(
     yes: bool,
     note: str | None,
     inventory_uri: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Delete a version. The history keeps a tombstone (who, when, its approvals); its number
@@ -813,20 +1085,39 @@ def delete(
     from mimsreg.api import current_context
     from mimsreg.engine.inventory import open_inventory
 
-    regions: list[str | None] = [_region_or_none(value) for value in _regions(region_values)]
-    named = [str(region) for region in regions]
-    with open_inventory(inventory_uri, regions=named or None) as inventory:
-        located = [_locate(inventory, reference, region) for region in regions or [None]]
+    output = _output_format(output_format, as_json)
+    named = _regions(region_values)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions) as inventory:
+        if named:  # each region given
+            located = [_one_region(inventory, reference, [region]) for region in named]
+        else:  # the one region (of the defaults) holding it
+            located = [_one_region(inventory, reference, regions)]
         targets = list(dict.fromkeys(located))
         _refuse_numbers_of_different_releases(inventory, reference, targets)
         listed = ", ".join(f"{group}/{number} in {region}" for region, group, number in targets)
-        if not yes:
-            click.confirm(f"delete {listed}?", abort=True, err=True)
+        if not yes and not _confirmed(f"delete {listed}?"):
+            click.echo("not confirmed: nothing was deleted", err=True)
+            sys.exit(EXIT_FAILED)
         actor = current_context().user
         tombstones = [inventory.delete_version(*target, actor, note) for target in targets]
-    if as_json:
-        echo_json([tombstone.to_dict() for tombstone in tombstones])
-        return
+    rows = [tombstone.to_dict() for tombstone in tombstones]
+    emit(rows, output, lambda: _echo_deleted(tombstones))
+
+
+def _confirmed(question: str) -> bool:
+    """The answer to a yes/no question on stderr; no answer (end of input) is no. Ctrl-C at the
+    prompt still interrupts (exit 130)."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        click.echo("", err=True)
+        return False
+
+
+def _echo_deleted(tombstones: Sequence[Tombstone]) -> None:
     for tombstone in tombstones:
         click.echo(
             f"deleted {tombstone.group}/{tombstone.version} in {tombstone.region} "
@@ -853,24 +1144,30 @@ def _refuse_numbers_of_different_releases(
 @cli.command()
 @click.argument("first", metavar="A")
 @click.argument("second", metavar="B")
-@region_option
+@region_option("Where to look (needed when a version is in several).")
 @inventory_option
-@json_option
+@output_options
 @handles_errors
-def diff(first: str, second: str, region: str | None, inventory_uri: str, as_json: bool) -> None:
+def diff(
+    first: str,
+    second: str,
+    region_values: tuple[str, ...],
+    inventory_uri: str,
+    output_format: str | None,
+    as_json: bool,
+) -> None:
     """Compare two versions (each GROUP/VERSION, GROUP/latest or GROUP@RELEASE): metadata,
     variable schema, archive digest and approval status."""
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.lifecycle import diff_versions
 
-    with open_inventory(inventory_uri, regions=_listed(region), read_only=True) as inventory:
-        a = inventory.get_version(*_locate(inventory, first, region))
-        b = inventory.get_version(*_locate(inventory, second, region))
+    output = _output_format(output_format, as_json)
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=True) as inventory:
+        a = inventory.get_version(*_one_region(inventory, first, regions))
+        b = inventory.get_version(*_one_region(inventory, second, regions))
     difference = diff_versions(a, b)
-    if as_json:
-        echo_json(difference)
-    else:
-        _echo_diff(difference)
+    emit(difference, output, lambda: _echo_diff(difference))
 
 
 def _echo_diff(difference: dict[str, Any]) -> None:
@@ -897,13 +1194,7 @@ def _echo_diff(difference: dict[str, Any]) -> None:
 
 @cli.command("gc")
 @inventory_option
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="SageMaker: region(s) to clean (repeatable, or comma-separated); default: AWS_REGION.",
-)
+@region_option("SageMaker: regions to clean; default: MIMSREG_REGION, AWS_REGION, ...")
 @click.option(
     "--bucket",
     default=None,
@@ -919,7 +1210,7 @@ def _echo_diff(difference: dict[str, Any]) -> None:
     "in flight.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@json_option
+@output_options
 @handles_errors
 def gc_command(
     inventory_uri: str,
@@ -927,6 +1218,7 @@ def gc_command(
     bucket: str | None,
     older_than: str,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Remove what interrupted registrations left behind and no version uses.
@@ -940,21 +1232,26 @@ def gc_command(
     from mimsreg.engine.inventory import open_inventory
     from mimsreg.engine.inventory.gc import parse_duration
 
+    output = _output_format(output_format, as_json)
     seconds = parse_duration(older_than)
-    regions = [str(_region_or_none(value)) for value in _regions(region_values)]
-    with open_inventory(inventory_uri, regions=regions or None, read_only=dry_run) as inventory:
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=dry_run) as inventory:
         garbage = inventory.collect_garbage(
-            seconds, regions=regions or None, bucket=bucket, dry_run=dry_run
+            seconds, regions=regions, bucket=bucket, dry_run=dry_run
         )
     garbage += collect_temporary_folders(seconds, dry_run=dry_run)
-    if as_json:
-        echo_json([item.to_dict() for item in garbage])
-        return
     rows = [{**item.to_dict(), "age": f"{item.age_seconds:.0f}s"} for item in garbage]
-    echo_table(rows, ["kind", "region", "size", "age", "location"])
-    verb = "would remove" if dry_run else "removed"
-    total = sum(item.size or 0 for item in garbage)
-    click.echo(f"{verb} {len(garbage)} item(s), {total} bytes", err=True)
+    echo_rows(
+        rows,
+        ["kind", "region", "size", "age", "location"],
+        output,
+        empty=f"nothing to remove (nothing unused older than {older_than})",
+        data=[item.to_dict() for item in garbage],
+    )
+    if output == "table" and garbage:
+        verb = "would remove" if dry_run else "removed"
+        total = sum(item.size or 0 for item in garbage)
+        click.echo(f"{verb} {len(garbage)} item(s), {total} bytes", err=True)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -995,6 +1292,7 @@ def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> 
 
 @cli.command()
 @inventory_option
+@region_option("SageMaker: the regions to browse; default: MIMSREG_REGION, AWS_REGION, ...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -1024,6 +1322,7 @@ def _ui_url(host: str, port: int, allowed: Sequence[str], token: str | None) -> 
 @handles_errors
 def ui(
     inventory_uri: str,
+    region_values: tuple[str, ...],
     host: str,
     port: int,
     allow_writes: bool,
@@ -1064,7 +1363,8 @@ def ui(
             else "without a token: anyone who can reach it can read the inventory"
         )
         click.echo(f"warning: listening on {host} {risk} (docs/ui.md)", err=True)
-    with open_inventory(inventory_uri, read_only=not allow_writes) as inventory:
+    regions = _inventory_regions(inventory_uri, region_values)
+    with open_inventory(inventory_uri, regions=regions, read_only=not allow_writes) as inventory:
         app = create_app(inventory, allow_writes=allow_writes, allowed_hosts=hosts, token=secret)
         mode = "approve/reject allowed" if allow_writes else "read only"
         link = _ui_url(host, port, extra, secret)
@@ -1079,13 +1379,7 @@ IAM_POLICY_KINDS = ("register", "approve", "gc", "pipeline-role")
 
 @cli.command("iam-policy")
 @config_argument
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable); default: the config's region.",
-)
+@region_option("Target region; default: the config's region.")
 @click.option("--account", default="*", show_default=True, help="AWS account id for the ARNs.")
 @click.option(
     "--for",
@@ -1113,11 +1407,11 @@ def iam_policy(
 
     config = load_config(config_path)
     spec = config.to_spec()
-    regions = [str(_region_or_none(r)) for r in _regions(region_values)] or [spec.region]
+    regions = _regions(region_values) or [spec.region]
     policy = build_policy(
         kind,
         spec,
-        list(dict.fromkeys(regions)),
+        regions,
         account,
         role=config.role,
         packaged_model=packaged_model,
@@ -1176,10 +1470,14 @@ def _print_manifest(manifest: PackageManifest) -> None:
     metavar="NAME",
     help="Inference script that must be in the archive's code/ (overrides --config).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@output_options
 @handles_errors
 def inspect_command(
-    model_path: Path, config_path: Path | None, entry_point: str | None, as_json: bool
+    model_path: Path,
+    config_path: Path | None,
+    entry_point: str | None,
+    output_format: str | None,
+    as_json: bool,
 ) -> None:
     """Inspect a packaged model (model.tar.gz, a .tar, or a directory holding one).
 
@@ -1187,10 +1485,12 @@ def inspect_command(
     point and model files. A broken or hostile archive (absolute or '..' paths, links leaving the
     archive, device files, duplicates, truncation, gzip bombs) is refused with the reason (exit 2).
     """
+    from mimsreg._inflate import host_inflater
     from mimsreg.engine.inputs import refuse_special_file
     from mimsreg.engine.package import inspect_package
     from mimsreg.errors import InvalidPackageError
 
+    output = _output_format(output_format, as_json)
     refuse_special_file(model_path, "model", InvalidPackageError)
     config = load_config(config_path) if config_path is not None else None
     try:
@@ -1198,11 +1498,10 @@ def inspect_command(
     except OSError:
         size = 0
     with byte_progress("inspecting", size, cumulative=True) as progress:
-        manifest = inspect_package(model_path, config, entry_point=entry_point, progress=progress)
-    if as_json:
-        echo_json(manifest.to_dict())
-    else:
-        _print_manifest(manifest)
+        manifest = inspect_package(
+            model_path, config, entry_point=entry_point, progress=progress, inflater=host_inflater()
+        )
+    emit(manifest.to_dict(), output, lambda: _print_manifest(manifest))
 
 
 @cli.command()
@@ -1322,11 +1621,28 @@ def payload(
     help="Seconds the model may take in all; it is killed after that.",
 )
 @click.option(
+    "--request",
+    "request_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A request body sent verbatim (with --content-type) instead of the samples; the response "
+    "is judged by output names where found.",
+)
+@click.option(
+    "--content-type",
+    "content_type",
+    metavar="TYPE",
+    default=None,
+    help="The content type of --request (one of the declared content types).",
+)
+@click.option(
     "--install-requirements",
     is_flag=True,
     help="pip-install code/requirements.txt into a temporary folder first, in the sandbox: wheels "
     "only, plain requirements only (index, -e, VCS, URL and path lines are refused).",
 )
+@_check_environment_options
 @click.option(
     "--wheelhouse",
     type=click.Path(file_okay=False, path_type=Path),
@@ -1341,7 +1657,7 @@ def payload(
     "configuration and PIP_* variables are ignored).",
 )
 @isolation_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@output_options
 @handles_errors
 def check(
     model: Path,
@@ -1349,21 +1665,29 @@ def check(
     payload_path: str | None,
     timeout: float,
     install_requirements: bool,
+    env: str,
+    python: str | None,
+    request_path: Path | None,
+    content_type: str | None,
     wheelhouse: Path | None,
     index_url: str | None,
     isolation: str,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Run a packaged model's inference handlers on sample payloads and check its responses.
 
     MODEL is a model.tar.gz, a folder holding one, or an extracted model (with code/). Its
-    code/<inference_entry_point> runs in a separate Python process, called as the serving
-    container calls it; every response must have a declared content type and hold every declared
-    output variable with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad
-    configuration, archive or payload. The model's code runs in a sandbox (--isolation).
+    code/<inference_entry_point> runs in a separate Python process, called as the configured
+    serving image calls it (defaults for missing input_fn/predict_fn/output_fn, context
+    arguments, response objects), by default in an environment mirroring that image (--env).
+    Every response must have a declared content type and hold every declared output variable
+    with its type. Exit 0 when every sample passes, 1 when one fails, 2 for a bad configuration,
+    archive, payload or option. The model's code runs in a sandbox (--isolation).
     """
     from mimsreg.check import check_model
 
+    output = _output_format(output_format, as_json)
     config = load_config(config_path)
     with warnings.catch_warnings():
         # The report carries the warning; it is printed below, once.
@@ -1377,13 +1701,14 @@ def check(
             isolation=isolation,
             wheelhouse=wheelhouse,
             index_url=index_url,
+            python=python,
+            env=env,
+            request=request_path,
+            content_type=content_type,
         )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        echo_json(report.to_dict())
-    else:
-        _print_report(report)
+    emit(report.to_dict(), output, lambda: _print_report(report))
     if not report.passed:
         sys.exit(EXIT_FAILED)
 
@@ -1427,13 +1752,7 @@ def _print_report(report: CheckReport) -> None:
     metavar="REGION",
     help="The version's region in the source (needed when it is in several).",
 )
-@click.option(
-    "--region",
-    "region_values",
-    multiple=True,
-    metavar="REGION",
-    help="Target region (repeatable, or comma-separated); default: the source's region.",
-)
+@region_option("Target region; default: the source's region.")
 @click.option(
     "--status",
     type=click.Choice(["PendingManualApproval", "Approved", "Rejected"], case_sensitive=False),
@@ -1453,7 +1772,7 @@ def _print_report(report: CheckReport) -> None:
     help="SageMaker target: KMS key of its S3 objects and versions ('{region}' filled in).",
 )
 @click.option("--dry-run", is_flag=True, help="Read and verify the source, print the plan.")
-@json_option
+@output_options
 @handles_errors
 def promote(
     reference: str,
@@ -1465,6 +1784,7 @@ def promote(
     bucket: str | None,
     kms_key_id: str | None,
     dry_run: bool,
+    output_format: str | None,
     as_json: bool,
 ) -> None:
     """Copy a version, with its artifact, payload, record and approval history, to another
@@ -1483,6 +1803,7 @@ def promote(
             "--bucket: a SageMaker target needs each region's S3 bucket: a name, or a name "
             "with {region} (mimsreg-models-{region})"
         )
+    output = _output_format(output_format, as_json)
     chosen = ApprovalStatus(status).value if status else None
     with open_inventory(from_uri, regions=_listed(from_region), read_only=True) as inventory:
         region, group, version = _locate(inventory, reference, from_region)
@@ -1492,7 +1813,7 @@ def promote(
             promotion = promote(
                 source,
                 lambda targets: open_inventory(to_uri, regions=targets),
-                [str(_region_or_none(value)) for value in _regions(region_values)] or None,
+                _regions(region_values) or None,
                 context=current_context(),
                 status=chosen,
                 bucket=bucket,
@@ -1502,8 +1823,8 @@ def promote(
             )
     _echo_warnings(caught)
     rows = [result.to_dict() for result in promotion.results]
-    if as_json:
-        echo_json(rows)
+    if output != "table":
+        emit(rows, output)
     else:
         click.echo(f"{promotion.source.id} ({promotion.source.approval_status}) → {to_uri}")
         echo_table(

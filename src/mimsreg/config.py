@@ -786,12 +786,26 @@ def config_errors(exc: ValidationError) -> list[FieldError]:
             )
         elif error["type"] == "extra_forbidden":
             message = "is not a known field (check its spelling)"
+            suggestion = _closest_field(error["loc"])
+            if suggestion:
+                message = f"is not a known field: did you mean {suggestion!r}?"
         elif field == "(config)" and message.partition(": ")[0] in _CHECKED_ACROSS:
             field, _, message = message.partition(": ")
         elif error["type"] == "enum":
             message = f"{message}, got {error['input']!r}"
         result.append(FieldError(field, message))
     return result
+
+
+def _closest_field(location: tuple[int | str, ...]) -> str | None:
+    """The configuration field a top-level unknown key most likely meant, or None."""
+    import difflib
+
+    if len(location) != 1 or not isinstance(location[0], str):
+        return None
+    names = list(ModelRegistrationConfig.model_fields)
+    close = difflib.get_close_matches(location[0], names, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 # Fields checked against the validated configuration as a whole (their errors name them).

@@ -163,13 +163,17 @@ def test_text_output_returned_as_a_number_fails(tmp_path: Path, spec: Registrati
     ]
 
 
-def test_missing_handler_fails_naming_it(tmp_path: Path, spec: RegistrationSpec) -> None:
-    """Without output_fn (and no transform_fn) the model fails, the handler named."""
+def test_missing_output_fn_is_the_images_default(tmp_path: Path, spec: RegistrationSpec) -> None:
+    """Without output_fn the image's default encodes the prediction (sagemaker-containers'
+    JSON encoder here), as serving does; it no longer fails for a missing handler."""
     report = check_model(build_model(tmp_path, models.MISSING_OUTPUT_FN), spec)
-    assert not report.passed
-    assert report.error is not None
-    assert report.error.startswith("missing handler output_fn in code/inference.py")
-    assert only_reasons(report) == [report.error]
+    assert report.passed, report.to_dict()
+    assert report.error is None
+    (sample,) = report.samples
+    assert sample.response_content_type == "application/json"
+    assert json.loads(sample.response_preview or "") == [
+        {"fraud_score": 0.1, "risk_category": "low"}
+    ]
 
 
 def test_missing_model_fn_fails(tmp_path: Path, spec: RegistrationSpec) -> None:
@@ -310,12 +314,23 @@ def test_model_level_failures(
         ),
         (
             'return json.dumps(body), "application/json"',
-            "return json.dumps([0.3])",
-            "record 1 is a number (0.3), not an object of output name → value",
+            'return json.dumps([0.3]), "application/json"',
+            "record 1: 1 value(s) for 2 output variable(s) (fraud_score, risk_category)",
         ),
         (
             'return json.dumps(body), "application/json"',
-            "return json.dumps({'fraud_score': True, 'risk_category': 'low'})",
+            'return json.dumps([[0.3, 7]]), "application/json"',
+            "record 1: output 'risk_category' is TEXT but the model returned a number (7)",
+        ),
+        (
+            'return json.dumps(body), "application/json"',
+            "return json.dumps(body)",
+            "the response content type 'text/html; charset=utf-8' is not a declared response "
+            "type (application/json)",
+        ),
+        (
+            'return json.dumps(body), "application/json"',
+            "return json.dumps({'fraud_score': True, 'risk_category': 'low'}), 'application/json'",
             "record 1: output 'fraud_score' is NUMERIC but the model returned a boolean (True)",
         ),
         (
@@ -524,7 +539,7 @@ def config_file(tmp_path: Path, seed_kwargs: dict[str, Any]) -> Path:
 def test_cli_check_passes_with_exit_0(tmp_path: Path, config_file: Path) -> None:
     """A conforming model: PASS per sample, exit 0."""
     model = build_model(tmp_path)
-    result = invoke("check", str(model), "--config", str(config_file))
+    result = invoke("check", str(model), "--config", str(config_file), "--env", "current")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == f"checking {model} (code/inference.py)"
@@ -537,13 +552,19 @@ def test_cli_check_fails_with_exit_1(tmp_path: Path, config_file: Path) -> None:
     model = write_model(
         tmp_path / "m",
         variant(
-            "import csv\n", "import csv\nimport sys\nprint('about to fail', file=sys.stderr)\n"
-        ).replace("def output_fn", "def other_fn"),
+            "def model_fn(model_dir):\n",
+            "def model_fn(model_dir):\n"
+            "    import sys\n"
+            "    print('about to fail', file=sys.stderr)\n"
+            "    raise ValueError('weights are corrupt')\n",
+        ),
     )
-    result = invoke("check", str(model), "--config", str(config_file), "--timeout", "30")
+    result = invoke(
+        "check", str(model), "--config", str(config_file), "--timeout", "30", "--env", "current"
+    )
     assert result.exit_code == 1, result.output
     assert "FAIL  payload_text_csv_0.csv" in result.stdout
-    assert "      missing handler output_fn in code/inference.py" in result.stdout
+    assert "      model_fn raised ValueError: weights are corrupt" in result.stdout
     assert result.stdout.splitlines()[-1] == "failed: 1 of 1 sample(s)"
     assert "  about to fail" in result.stderr
 
@@ -563,6 +584,8 @@ def test_cli_check_json_and_timeout(tmp_path: Path, config_file: Path) -> None:
             "--timeout",
             "1",
             "--json",
+            "--env",
+            "current",
         ],
     )
     assert result.exit_code == 1
@@ -576,7 +599,7 @@ def test_cli_check_json_and_timeout(tmp_path: Path, config_file: Path) -> None:
 def test_cli_check_notes_are_printed(tmp_path: Path, config_file: Path) -> None:
     """Notes (here: requirements not installed) follow the verdicts."""
     model = write_model(tmp_path / "m", requirements="")
-    result = invoke("check", str(model), "--config", str(config_file))
+    result = invoke("check", str(model), "--config", str(config_file), "--env", "current")
     assert result.exit_code == 0, result.output
     assert "note: code/requirements.txt was not installed" in result.stdout
 
@@ -593,7 +616,7 @@ def test_cli_check_bad_input_exits_2(
 ) -> None:
     """Bad arguments, payloads, configs and archives: exit 2 with the reason."""
     model = write_model(tmp_path / "m")
-    result = invoke("check", str(model), "--config", str(config_file), *args)
+    result = invoke("check", str(model), "--config", str(config_file), *args, "--env", "current")
     assert result.exit_code == 2
     assert message in result.output
 

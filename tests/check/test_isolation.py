@@ -87,7 +87,7 @@ def test_nothing_leaks_from_the_sandbox(bwrap: None, snoop: Snooping, config_fil
     """`check` (isolation auto, bubblewrap here) reports normally; the model saw no AWS variable
     or token, no credentials file, could not write MIMSREG_HOME, reached no listener, and its
     detached `setsid sleep` did not outlive the check."""
-    result = invoke("check", snoop.model, "--config", config_file, "--json")
+    result = invoke("check", snoop.model, "--config", config_file, "--json", "--env", "current")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     report = json.loads(result.stdout)
@@ -141,7 +141,15 @@ def test_without_bwrap_the_output_says_what_is_not_contained(
     missing = tmp_path / "no-bwrap"
     monkeypatch.setenv("MIMSREG_BWRAP", str(missing))
     result = invoke(
-        "check", snoop.model, "--config", config_file, "--isolation", isolation, "--json"
+        "check",
+        snoop.model,
+        "--config",
+        config_file,
+        "--isolation",
+        isolation,
+        "--json",
+        "--env",
+        "current",
     )
     assert result.exit_code == 0, result.output
     (warning,) = result.stderr.splitlines()
@@ -202,6 +210,8 @@ def test_register_check_takes_the_isolation(
         "--check",
         "--isolation",
         isolation,
+        "--env",
+        "current",
     )
     assert result.exit_code == 0, result.output
     warned = [line for line in result.stderr.splitlines() if line.startswith(NOT_SANDBOXED)]
@@ -397,7 +407,9 @@ def test_cli_refuses_an_index_line_with_exit_2(tmp_path: Path, config_file: Path
     """`check --install-requirements` on a model whose requirements name an index: exit 2, the
     line named, nothing installed or run."""
     model = write_model(tmp_path / "m", requirements="tinydep\n--extra-index-url http://x/\n")
-    result = invoke("check", model, "--config", config_file, "--install-requirements")
+    result = invoke(
+        "check", model, "--config", config_file, "--install-requirements", "--env", "current"
+    )
     assert result.exit_code == 2
     assert "code/requirements.txt line 2: '--extra-index-url http://x/': pip options" in (
         result.stderr

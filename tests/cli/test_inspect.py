@@ -178,3 +178,33 @@ def test_inspect_is_light(model: Path) -> None:
         "        assert exc.code == 0, exc.code\n"
     )
     assert heavy_in(modules_after(code)) == set()
+
+
+def test_inflates_with_zlib_ng_and_the_same_json(
+    model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI inflates with zlib-ng when installed; with it disabled the JSON is the same."""
+    zlib_ng = pytest.importorskip("zlib_ng.zlib_ng")
+    from mimsreg import _inflate
+
+    made: list[int] = []
+    real = zlib_ng.decompressobj
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zlib_ng, "decompressobj", counting)
+    monkeypatch.delenv(_inflate.DISABLE_ENV, raising=False)
+    _inflate._zlib_ng.cache_clear()
+    try:
+        fast = invoke("inspect", "--json", str(model))
+        assert made == [1]
+        monkeypatch.setenv(_inflate.DISABLE_ENV, "1")
+        slow = invoke("inspect", "--json", str(model))
+        assert made == [1]
+    finally:
+        _inflate._zlib_ng.cache_clear()
+    assert fast.exit_code == slow.exit_code == 0, fast.output
+    assert fast.stdout == slow.stdout
+    assert json.loads(fast.stdout)["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()

@@ -113,7 +113,7 @@ def test_all_regions_approves_the_release_never_the_number(
     assert (shown["version"], shown["release"]) == (3, release)
     latest = run("show", f"{GROUP}/latest", "--region", EU, "--inventory", inventory)
     assert latest.stdout.startswith(f"{GROUP}/3 in {EU}")
-    assert f"release         {release}" in latest.stdout
+    assert f"release           {release}" in latest.stdout
     text = run(
         "approve", f"{GROUP}@{release}", "--region", EU, "--all-regions", "--inventory", inventory
     )
@@ -210,7 +210,7 @@ def test_tag_and_describe(inventory: str, config: Path, tmp_path: Path) -> None:
     after = run("show", *ref, "--json")
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {"tags", "description"}
-    assert "tags            stage=prod, team=fraud" in run("show", *ref).stdout
+    assert "tags              stage=prod, team=fraud" in run("show", *ref).stdout
     if inventory == "sagemaker":
         package = boto3.client("sagemaker", region_name=US).describe_model_package(
             ModelPackageName=after["id"]

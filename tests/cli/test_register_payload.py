@@ -46,14 +46,16 @@ def test_custom_payload_changes_identity_and_bad_payload_writes_nothing(tmp_path
 
 def test_check_passes_then_registers(tmp_path: Path) -> None:
     model = build_model(tmp_path)
-    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--check", "--json")
+    result = invoke(
+        "register", model, "--config", EXAMPLE_CONFIG, "--check", "--env", "current", "--json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["status"] == "created"
 
 
 def test_failed_check_registers_nothing(tmp_path: Path) -> None:
     model = build_model(tmp_path, WRONG_OUTPUT_NAME)
-    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--check")
+    result = invoke("register", model, "--config", EXAMPLE_CONFIG, "--check", "--env", "current")
     assert result.exit_code == 1
     assert "failed its check, nothing was registered" in result.stderr
     assert "fraud_score" in result.stderr

@@ -179,3 +179,22 @@ def test_progress_bars_on_a_terminal(model: Path, monkeypatch: pytest.MonkeyPatc
     assert "inspecting" in result.stderr
     assert "copying" in result.stderr
     assert json.loads(result.stdout)[0]["status"] == "created"
+
+
+def test_list_several_regions(model: Path) -> None:
+    """`list --region` takes several regions (repeated or comma-separated, legacy codes too)."""
+    register_json(model, "--region", "NA,EU,FE")
+
+    def regions(*options: str) -> list[str]:
+        result = invoke("list", "--json", *options)
+        assert result.exit_code == 0, result.output
+        return [row["region"] for row in json.loads(result.stdout)]
+
+    assert regions() == ["eu-west-1", "us-east-1", "us-west-2"]
+    # Several regions list in the order given (tests/cli/test_daily.py pins the same rule).
+    assert regions("--region", "NA,EU") == ["us-east-1", "eu-west-1"]
+    assert regions("--region", "us-west-2", "--region", "EU") == ["us-west-2", "eu-west-1"]
+    assert regions("--region", "FE") == ["us-west-2"]
+    bad = invoke("list", "--region", "NA,Mars")
+    assert bad.exit_code == 2
+    assert "Mars" in bad.stderr

@@ -167,6 +167,17 @@ RULES: dict[str, Rule] = {
             "test_dropped_fields_kept",
         ),
         Rule(
+            "sm-search-pages",
+            "sagemaker",
+            "moto's Search answers every match at once and ignores MaxResults; AWS answers at "
+            "most MaxResults (1 to 100) results per call and a NextToken for the rest",
+            f"{_MODEL}: SearchRequest.MaxResults (range 1-100), SearchResponse.NextToken; the "
+            "default page size when MaxResults is absent is not documented (10 assumed)",
+            "moto's answer to the first call is kept and handed out MaxResults at a time, the "
+            "NextToken naming the kept answer and the offset",
+            "test_search_pages",
+        ),
+        Rule(
             "sm-delete-model-package",
             "sagemaker",
             "moto (5.2) has no DeleteModelPackage; AWS deletes the version: later Describe/"

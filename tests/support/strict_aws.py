@@ -212,6 +212,7 @@ class StrictAwsServer(ThreadingHTTPServer):
         self._client_tokens: dict[tuple[str, str], tuple[str, Response]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._kept: dict[tuple[str, str], dict[str, Any]] = {}  # (region, ARN) -> fields
+        self._searches: dict[str, list[Any]] = {}  # search id -> moto's whole answer
         self._deleted: set[tuple[str, str]] = set()  # (region, ARN) of deleted model packages
         super().__init__(("127.0.0.1", port), StrictHandler)
 
@@ -230,6 +231,7 @@ class StrictAwsServer(ThreadingHTTPServer):
             self._bucket_regions.clear()
             self._client_tokens.clear()
             self._kept.clear()
+            self._searches.clear()
             self._deleted.clear()
 
     def refusal_rules(self) -> list[str]:
@@ -340,6 +342,26 @@ class StrictAwsServer(ThreadingHTTPServer):
     def kept_fields(self, region: str, arn: str) -> dict[str, Any]:
         with self._lock:
             return dict(self._kept.get((region, arn), {}))
+
+    def keep_search(self, results: list[Any]) -> str:
+        """Keep a search's whole answer; the id its page tokens name."""
+        with self._lock:
+            search = f"search-{len(self._searches) + 1}"
+            self._searches[search] = results
+            return search
+
+    @staticmethod
+    def search_token(token: str, offset: int) -> str:
+        return f"{token.split(':', 1)[0]}:{offset}"
+
+    def kept_search(self, token: str) -> tuple[list[Any], int] | None:
+        """The kept answer and the offset a page token names; None for a token never given."""
+        search, _, offset = token.partition(":")
+        with self._lock:
+            results = self._searches.get(search)
+        if results is None or not offset.isdigit():
+            return None
+        return results, int(offset)
 
     def mark_deleted(self, region: str, arn: str) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,38 @@ def handle(server: StrictAwsServer, request: Request, forward: Forward) -> Respo
         return _update_model_package(server, request, body, forward)
     if operation == "DescribeModelPackage" and "sm-kept-fields" in server.enabled:
         return _with_kept_fields(server, request, forward(request))
+    if operation == "Search" and "sm-search-pages" in server.enabled:
+        return _search_page(server, request, body, forward)
     return forward(request)
+
+
+SEARCH_DEFAULT_RESULTS = 10  # undocumented; what the SageMaker console's searches get
+
+
+def _search_page(
+    server: StrictAwsServer, request: Request, body: dict[str, Any], forward: Forward
+) -> Response:
+    """One page of a search, as AWS pages it (moto answers every match at once)."""
+    size = int(body.get("MaxResults") or SEARCH_DEFAULT_RESULTS)
+    token = body.get("NextToken")
+    if token is None:
+        query = {k: v for k, v in body.items() if k not in ("MaxResults", "NextToken")}
+        response = forward(request, json.dumps(query).encode())
+        if response.status != 200:
+            return response
+        results = list(json.loads(response.body).get("Results") or [])
+        token, offset = server.keep_search(results), 0
+    else:
+        kept = server.kept_search(str(token))
+        if kept is None:
+            message = "The NextToken is invalid or has expired"  # wording unconfirmed
+            return _validation(server, request, "sm-search-pages", message)
+        results, offset = kept
+    page: dict[str, Any] = {"Results": results[offset : offset + size]}
+    if offset + size < len(results):
+        page["NextToken"] = server.search_token(str(token), offset + size)
+    headers = [("Content-Type", JSON_CONTENT_TYPE), ("x-amzn-RequestId", str(uuid.uuid4()))]
+    return Response(200, "OK", headers, json.dumps(page, default=str).encode())
 
 
 def _model_constraints(

@@ -39,3 +39,28 @@ def seed_ui_inventory(inventory: Inventory, work: Path) -> None:
     churn_model = write_model_archive(work / "churn" / "model.tar.gz", b"churn")
     mimsreg.register(churn_model, churn, regions=["eu-west-1"], inventory=inventory)
     inventory.set_approval("eu-west-1", CHURN, 1, "Rejected", "bob", "<img src=x onerror=alert(1)>")
+
+
+DRIFT = "Payments-Scoring"
+DRIFT_TAGS = {"stage": "canary", "team": "payments"}
+DRIFT_DESCRIPTION = "Retrained on Q4 data & <new> features"
+
+
+def seed_release_drift(
+    inventory: Inventory, work: Path, extra: dict[str, Any] | None = None
+) -> None:
+    """A group whose one release has two numbers: an earlier model registered in eu-west-1 only
+    takes number 1 there, so the tagged, described model registered next in us-east-1 and
+    eu-west-1 is 1 in us-east-1 and 2 in eu-west-1. ``extra``: more config (a bucket)."""
+    config: dict[str, Any] = {
+        **SEED_EXAMPLE,
+        "model_package_group_name": DRIFT,
+        "model_package_description": DRIFT_DESCRIPTION,
+        "tags": DRIFT_TAGS,
+        **(extra or {}),
+    }
+    early = write_model_archive(work / "drift-early" / "model.tar.gz", b"eu-only")
+    model = write_model_archive(work / "drift" / "model.tar.gz", b"scoring")
+    earlier = {**config, "tags": {}, "model_package_description": "an earlier model"}
+    mimsreg.register(early, earlier, regions=["eu-west-1"], inventory=inventory)
+    mimsreg.register(model, config, regions=["us-east-1", "eu-west-1"], inventory=inventory)

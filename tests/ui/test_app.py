@@ -13,9 +13,20 @@ from mimsreg.engine.inventory.base import Inventory
 from mimsreg.engine.inventory.local import LocalInventory
 from mimsreg.ui import create_app
 from tests.support.cli import invoke
-from tests.support.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
+from tests.support.ui_seed import (
+    CHURN,
+    DRIFT,
+    DRIFT_DESCRIPTION,
+    FRAUD,
+    HOSTILE_OBJECTIVE,
+    seed_release_drift,
+    seed_ui_inventory,
+)
 
-ORIGIN = "http://localhost"  # a loopback name: the Host allow-list answers it by default
+ORIGIN = "http://localhost"
+HUMAN_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+)  # a loopback name: the Host allow-list answers it by default
 FRAUD_V1_EU = f"/groups/{FRAUD}/versions/1?region=eu-west-1"
 APPROVAL_EU = f"/groups/{FRAUD}/versions/1/approval?region=eu-west-1"
 
@@ -398,3 +409,230 @@ def test_empty_inventory(tmp_path: Path) -> None:
         assert "No group matches." in client.get("/").text
         assert client.get("/api/groups").json() == []
         assert client.get("/api/versions").json() == []
+
+
+# --- releases, details, sorting and paging ---------------------------------------------------
+
+
+@pytest.fixture
+def drifted(inventory: Inventory, tmp_path: Path) -> TestClient:
+    """The seeded inventory plus a group whose release is 1 in us-east-1 and 2 in eu-west-1."""
+    seed_release_drift(inventory, tmp_path / "drift")
+    return TestClient(create_app(inventory), base_url=ORIGIN)
+
+
+def squeezed(html: str) -> str:
+    """``html`` with every run of whitespace one space (templates break lines freely)."""
+    return " ".join(html.split())
+
+
+def rows_of(html: str, table: str) -> list[str]:
+    body = html.split(f'<table id="{table}">')[1].split("</tbody>")[0].split("<tbody>")[1]
+    return [row for row in body.split("</tr>") if "<td" in row]
+
+
+def test_group_page_tells_versions_apart(drifted: TestClient, inventory: Inventory) -> None:
+    """Each row shows its release, when and by whom it was registered, its description and tags;
+    a release numbered differently across regions is marked and named above the table."""
+    model = inventory.get_version("us-east-1", DRIFT, 1)
+    release, by = model.release, model.record["registered_by"]
+    html = drifted.get(f"/groups/{DRIFT}").text
+    assert (
+        f"Version numbers differ across regions for release <code>{release}</code>: "
+        "v2 in eu-west-1, v1 in us-east-1." in squeezed(html)
+    )
+    rows = rows_of(html, "versions")
+    assert [re.findall(r">(\d)</a>.*?<td>([\w-]+)</td>", row, re.S)[0] for row in rows] == [
+        ("2", "eu-west-1"),
+        ("1", "eu-west-1"),
+        ("1", "us-east-1"),
+    ]
+    drifting = [row for row in rows if f'<code class="release">{release}</code>' in row]
+    assert len(drifting) == 2
+    assert all("⚠ numbers differ" in row for row in drifting)
+    assert [("⚠ numbers differ" in row) for row in rows] == [True, False, True]
+    for row in drifting:
+        assert "Retrained on Q4 data &amp; &lt;new&gt; features" in row
+        assert '<span class="tag">stage=canary</span> <span class="tag">team=payments</span>' in row
+        assert f"by {by['user']} on {by['host']}" in row
+        assert HUMAN_TIME.search(row)
+    assert "an earlier model" in rows[1]
+    assert '<span class="tag">' not in rows[1]
+    api = drifted.get(f"/api/groups/{DRIFT}").json()["rows"]
+    assert [(r["version"], r["region"], r["release"], r["numbers_differ"]) for r in api] == [
+        (2, "eu-west-1", release, True),
+        (1, "eu-west-1", inventory.get_version("eu-west-1", DRIFT, 1).release, False),
+        (1, "us-east-1", release, True),
+    ]
+    assert api[0]["release_versions"] == {"eu-west-1": 2, "us-east-1": 1}
+    # The seeded groups keep one number per release: no warning there.
+    assert 'id="numbers-differ"' not in drifted.get(f"/groups/{FRAUD}").text
+
+
+def test_version_page_release_and_details(drifted: TestClient, inventory: Inventory) -> None:
+    """The version page shows the release, the number it has in every region with a warning
+    where they differ, the description, tags and who registered it when."""
+    record = inventory.get_version("eu-west-1", DRIFT, 2)
+    by = record.record["registered_by"]
+    html = drifted.get(f"/groups/{DRIFT}/versions/2?region=eu-west-1").text
+    assert f'<code id="release">{record.release}</code>' in html
+    assert (
+        '<p class="mismatch" id="numbers-differ">⚠ Version numbers differ across regions for '
+        "this release: v2 in eu-west-1, v1 in us-east-1." in squeezed(html)
+    )
+    regions = rows_of(html, "release-regions")
+    assert ["eu-west-1" in regions[0], "us-east-1" in regions[1]] == [True, True]
+    assert "⚠ other number" in regions[1]
+    assert "⚠ other number" not in regions[0]
+    assert '<dd id="description">Retrained on Q4 data &amp; &lt;new&gt; features</dd>' in html
+    assert '<span class="tag">stage=canary</span> <span class="tag">team=payments</span>' in html
+    registered = html.split('<dd id="registered">')[1].split("</dd>")[0]
+    assert HUMAN_TIME.search(registered)
+    assert f'<span id="registered-by">{by["user"]} on {by["host"]}</span> ({by["tool"]})' in (
+        registered
+    )
+    early = drifted.get(f"/groups/{DRIFT}/versions/1?region=eu-west-1").text
+    assert 'id="numbers-differ"' not in early
+    assert '<dd id="tags"><span class="empty">none</span></dd>' in early
+    data = drifted.get(f"/api/groups/{DRIFT}/versions/2", params={"region": "EU"}).json()
+    assert (data["release"], data["numbers_differ"]) == (record.release, True)
+    assert [(r["region"], r["version"]) for r in data["release_regions"]] == [
+        ("eu-west-1", 2),
+        ("us-east-1", 1),
+    ]
+    assert (data["description"], data["tags"]) == (
+        DRIFT_DESCRIPTION,
+        {"stage": "canary", "team": "payments"},
+    )
+
+
+def test_group_versions_sort_and_page(drifted: TestClient) -> None:
+    """The versions table sorts by the column a header names, flips on a second click, pages
+    by per_page, and every link keeps the other parameters."""
+    html = drifted.get(f"/groups/{DRIFT}").text
+    assert (
+        f'<th aria-sort="descending"><a href="/groups/{DRIFT}?sort=version&amp;order=asc"' in html
+    )
+    assert f'href="/groups/{DRIFT}?sort=region&amp;order=asc" id="sort-region"' in html
+    assert f'href="/groups/{DRIFT}?sort=created_at&amp;order=desc" id="sort-created_at"' in html
+    by_region = drifted.get(f"/groups/{DRIFT}", params={"sort": "region", "order": "desc"}).text
+    assert [("us-east-1" in row) for row in rows_of(by_region, "versions")] == [True, False, False]
+    header = f'href="/groups/{DRIFT}?sort=region&amp;order=asc" id="sort-region">Region'
+    assert header + ' <span class="arrow">▼' in by_region
+    newest = drifted.get(f"/api/groups/{DRIFT}", params={"sort": "created_at"}).json()["rows"]
+    assert (newest[-1]["version"], newest[-1]["region"]) == (1, "eu-west-1")  # registered first
+    oldest = drifted.get(f"/api/groups/{DRIFT}?sort=created_at&order=asc").json()["rows"]
+    assert oldest[0] == newest[-1]
+    first = drifted.get(f"/groups/{DRIFT}?sort=region&per_page=2").text
+    assert len(rows_of(first, "versions")) == 2
+    assert "page 1 of 2 · 3 versions" in first
+    assert (
+        f'href="/groups/{DRIFT}?sort=region&amp;order=asc&amp;per_page=2&amp;page=2" rel="next"'
+        in first
+    )
+    assert 'rel="prev"' not in first
+    second = drifted.get(f"/groups/{DRIFT}?sort=region&order=asc&per_page=2&page=2").text
+    [last] = rows_of(second, "versions")
+    assert "us-east-1" in last
+    assert f'href="/groups/{DRIFT}?sort=region&amp;order=asc&amp;per_page=2" rel="prev"' in second
+    assert 'rel="next"' not in second
+    beyond = drifted.get(f"/groups/{DRIFT}?per_page=2&page=7").text
+    assert "No version on page 7." in beyond
+    paged = drifted.get(f"/api/groups/{DRIFT}?per_page=2&page=2")
+    assert [(r["version"], r["region"]) for r in paged.json()["rows"]] == [(1, "us-east-1")]
+    assert (paged.headers["x-total-count"], paged.headers["x-page-count"]) == ("3", "2")
+    assert "x-total-count" not in drifted.get(f"/api/groups/{DRIFT}").headers
+
+
+def test_groups_sort_and_page(drifted: TestClient) -> None:
+    """The groups table sorts and pages too; filters survive the header and pager links."""
+    assert [g["group"] for g in drifted.get("/api/groups").json()] == [FRAUD, DRIFT, CHURN]
+    by_count = drifted.get("/api/groups", params={"sort": "versions", "order": "asc"}).json()
+    assert [g["group"] for g in by_count] == [CHURN, FRAUD, DRIFT]
+    reverse = drifted.get("/api/groups", params={"sort": "group", "order": "desc"}).json()
+    assert [g["group"] for g in reverse] == [CHURN, DRIFT, FRAUD]
+    page = drifted.get("/api/groups", params={"per_page": 1, "page": 3})
+    assert [g["group"] for g in page.json()] == [CHURN]
+    assert page.headers["x-total-count"] == "3"
+    html = drifted.get("/", params={"owner": "my-team-id", "per_page": 1}).text
+    assert [FRAUD in row for row in rows_of(html, "groups")] == [True]
+    assert "page 1 of 2 · 2 groups" in html
+    assert 'href="/?owner=my-team-id&amp;per_page=1&amp;page=2" rel="next"' in html
+    assert 'href="/?owner=my-team-id&amp;sort=owner&amp;order=asc&amp;per_page=1"' in html
+    assert '<input type="hidden" name="per_page" value="1">' in html
+    assert '<a href="/?owner=my-team-id">50</a>' in html  # back to the default page size
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"sort": "sha256"}, "sort 'sha256': use one of version, region, approval_status"),
+        ({"order": "up"}, "order 'up': use asc or desc"),
+        ({"page": "0"}, "page '0': use a whole number, 1 or more"),
+        ({"page": "two"}, "page 'two': use a whole number, 1 or more"),
+        ({"per_page": "201"}, "per_page '201': use a whole number, 1 to 200"),
+        ({"per_page": "-5"}, "per_page '-5': use a whole number, 1 to 200"),
+    ],
+)
+def test_bad_table_parameters_are_400(
+    drifted: TestClient, params: dict[str, str], message: str
+) -> None:
+    """A sort key the table has not, an order, page or per_page out of bounds: 400 saying why."""
+    response = drifted.get(f"/api/groups/{DRIFT}", params=params)
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert drifted.get(f"/groups/{DRIFT}", params=params).status_code == 400
+    if "sort" not in params:
+        assert drifted.get("/", params=params).status_code == 400
+
+
+@pytest.mark.parametrize("backend", ["local", "sagemaker"])
+def test_both_backends_look_the_same(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The same registrations show the same releases, numbers, details and warnings whether the
+    inventory is local or SageMaker (moto behind the strict layer)."""
+    from mimsreg.engine.inventory import open_inventory
+
+    if backend == "sagemaker":
+        request.getfixturevalue("aws")
+        opened: Inventory = open_inventory("sagemaker", regions=["us-east-1", "eu-west-1"])
+        extra = {"bucket": "mimsreg-test-{region}"}
+    else:
+        opened, extra = LocalInventory(tmp_path / "inventory.db"), {}
+    with opened as inventory:
+        seed_release_drift(inventory, tmp_path / "work", extra)
+        client = TestClient(create_app(inventory), base_url=ORIGIN)
+        rows = client.get(f"/api/groups/{DRIFT}").json()["rows"]
+        assert [(r["version"], r["region"], r["numbers_differ"]) for r in rows] == [
+            (2, "eu-west-1", True),
+            (1, "eu-west-1", False),
+            (1, "us-east-1", True),
+        ]
+        assert rows[0]["release"] == rows[2]["release"] != rows[1]["release"]
+        html = client.get(f"/groups/{DRIFT}?sort=created_at&order=asc").text
+        versions = rows_of(html, "versions")
+        assert "an earlier model" in versions[0]
+        assert all(HUMAN_TIME.search(row) for row in versions)
+        assert sum("stage=canary" in row for row in versions) == 2
+        page = client.get(f"/groups/{DRIFT}/versions/1?region=us-east-1").text
+        assert 'id="numbers-differ"' in page
+        assert "Retrained on Q4 data &amp; &lt;new&gt; features" in page
+        assert '<span id="registered-by">' in page
+        # Tags and descriptions edited later (mimsreg tag / describe) show as they are now.
+        inventory.update_version(
+            "us-east-1", DRIFT, 1, actor="erin", tags={"reviewed": "yes"}, remove_tags=["stage"]
+        )
+        inventory.update_version("us-east-1", DRIFT, 1, actor="erin", description="Edited")
+        edited = client.get(f"/groups/{DRIFT}/versions/1?region=us-east-1").text
+        assert '<dd id="description">Edited</dd>' in edited
+        assert (
+            '<dd id="tags"><span class="tag">reviewed=yes</span> <span class="tag">team=payments'
+            in edited
+        )
+        assert 'id="numbers-differ"' in edited
+        [row] = [
+            r for r in rows_of(client.get(f"/groups/{DRIFT}").text, "versions") if "us-east-1" in r
+        ]
+        assert "Edited" in row
+        assert "stage=canary" not in row

@@ -16,7 +16,15 @@ import pytest
 
 from mimsreg.engine.inventory.local import LocalInventory
 from tests.support.browser import CHROMIUM, MISSING_CHROMIUM, launch_chromium, serve
-from tests.support.ui_seed import CHURN, FRAUD, HOSTILE_OBJECTIVE, seed_ui_inventory
+from tests.support.ui_seed import (
+    CHURN,
+    DRIFT,
+    DRIFT_DESCRIPTION,
+    FRAUD,
+    HOSTILE_OBJECTIVE,
+    seed_release_drift,
+    seed_ui_inventory,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -47,10 +55,31 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
 
 
+@pytest.fixture(scope="module")
+def drift_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The UI over an inventory holding one release numbered 1 in us-east-1, 2 in eu-west-1."""
+    work = tmp_path_factory.mktemp("ui-drift")
+    with LocalInventory(work / "inventory.db") as inventory:
+        seed_release_drift(inventory, work / "models")
+        with serve(inventory) as url:
+            yield url
+
+
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    """A fresh browser context per test; fails the test on a dialog (a script ran) or an error
-    in the console (such as a CSP violation)."""
+    """A fresh browser context per test over the seeded UI."""
+    yield from _watched_page(browser, base_url)
+
+
+@pytest.fixture
+def drift_page(browser: Browser, drift_url: str) -> Iterator[Page]:
+    """A fresh browser context per test over the UI of ``drift_url``."""
+    yield from _watched_page(browser, drift_url)
+
+
+def _watched_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh browser context; fails the test on a dialog (a script ran) or an error in the
+    console (such as a CSP violation)."""
     context = browser.new_context(base_url=base_url)
     context.set_default_timeout(5000)
     new_page = context.new_page()
@@ -123,6 +152,59 @@ def test_navigate_to_a_version(page: Page) -> None:
     expect(page.locator("#inputs tbody tr")).to_have_count(3)
     expect(page.locator("#outputs tbody tr")).to_have_count(2)
     expect(page.locator("#content-types")).to_have_text("text/csv")
+
+
+def test_sort_and_page_a_group(drift_page: Page) -> None:
+    """Header links sort the versions (a second click flips the order), the pager walks the
+    pages, and the release numbered differently across regions is marked."""
+    from playwright.sync_api import expect
+
+    page = drift_page
+    page.goto(f"/groups/{DRIFT}")
+    rows = page.locator("#versions tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#numbers-differ")).to_contain_text("v2 in eu-west-1, v1 in us-east-1")
+    expect(page.locator("#versions .numbers-differ")).to_have_count(2)
+    page.click("#sort-region")
+    expect(page).to_have_url(re.compile(r"\?sort=region&order=asc$"))
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text("Region ▲")
+    expect(rows.first).to_contain_text("eu-west-1")
+    page.click("#sort-region")
+    expect(page).to_have_url(re.compile(r"\?sort=region&order=desc$"))
+    expect(rows.first).to_contain_text("us-east-1")
+
+    page.goto(f"/groups/{DRIFT}?sort=region&order=desc&per_page=2")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#page-of")).to_have_text("page 1 of 2 · 3 versions")
+    page.click("#page-next")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("eu-west-1")
+    expect(page.locator("#page-of")).to_have_text("page 2 of 2 · 3 versions")
+    page.click("#page-prev")
+    expect(rows.first).to_contain_text("us-east-1")
+
+
+def test_version_details_and_styled_controls(drift_page: Page) -> None:
+    """From the group page to a version: its release and the number it has elsewhere, the
+    description, tags and who registered it; the form controls wear the stylesheet."""
+    from playwright.sync_api import expect
+
+    page = drift_page
+    page.goto(f"/groups/{DRIFT}")
+    page.click(f'a[href="/groups/{DRIFT}/versions/2?region=eu-west-1"]')
+    expect(page.locator("#release")).to_have_text(re.compile(r"^[0-9a-f]{12}$"))
+    expect(page.locator("#numbers-differ")).to_be_visible()
+    expect(page.locator("#release-regions tr.differs")).to_contain_text("us-east-1")
+    expect(page.locator("#description")).to_have_text(DRIFT_DESCRIPTION)
+    expect(page.locator("#tags .tag")).to_have_text(["stage=canary", "team=payments"])
+    expect(page.locator("#registered")).to_contain_text(re.compile(r"\d{2}:\d{2}:\d{2} UTC by "))
+    expect(page.locator("#registered-by")).to_contain_text(" on ")
+    expect(page.locator("#decide")).to_have_css("background-color", "rgb(35, 57, 93)")
+    expect(page.locator("#decide")).to_have_css("border-radius", "5.6px")
+    expect(page.locator("#note")).to_have_css("border-top-color", "rgb(184, 192, 204)")
+    page.click("#release-regions a:text('us-east-1')")
+    expect(page).to_have_url(re.compile(f"/groups/{DRIFT}/versions/1\\?region=us-east-1$"))
+    expect(page.locator("#release-regions tr.differs")).to_contain_text("eu-west-1")
 
 
 def test_approve_a_version(page: Page) -> None:

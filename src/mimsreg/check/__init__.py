@@ -16,15 +16,19 @@ where bubblewrap does not work, a scrubbed environment and resource limits and a
 The model's ``code/requirements.txt`` is installed only on request, with pip, in the same sandbox,
 into a temporary folder put on the child's path; without it the child sees the packages of this
 Python.
+
+``env="image"`` runs the child instead in an environment that mirrors the configured serving image
+(:mod:`.environment`: the image's Python, framework and serving packages), built once and cached
+by content; the requirements then go on top of it, as above. The child dispatches as that image
+does whatever the environment (``docs/check.md``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -36,9 +40,21 @@ from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning,
 
 if TYPE_CHECKING:
     from mimsreg.config import ModelRegistrationConfig
+from mimsreg.check.environment import (
+    EnvironmentChoice,
+    choose_environment,
+    default_cache_dir,
+    ensure_environment,
+    serving_facts,
+)
 from mimsreg.check.judge import _failed, _results
 from mimsreg.check.report import CheckReport, SampleResult
-from mimsreg.check.run import DEFAULT_INSTALL_TIMEOUT, _install_requirements, _run_child
+from mimsreg.check.run import (
+    DEFAULT_INSTALL_TIMEOUT,
+    _ChildRun,
+    _install_requirements,
+    _run_child,
+)
 from mimsreg.check.sandbox import ISOLATIONS, Isolation, Limits, resolve_isolation
 
 __all__ = ["DEFAULT_TIMEOUT", "ISOLATIONS", "CheckReport", "Limits", "SampleResult", "check_model"]
@@ -87,6 +103,72 @@ def _samples(
     return chosen, notes
 
 
+def _inputs(
+    spec: RegistrationSpec,
+    payload: str | os.PathLike[str] | Sequence[PayloadSample] | None,
+    request: str | os.PathLike[str] | None,
+    content_type: str | None,
+) -> tuple[list[PayloadSample], list[str]]:
+    """The samples to send and notes: the payload's, or the one request sent verbatim."""
+    if request is not None and payload is not None:
+        raise BadInputError("give a payload or a request, not both")
+    if request is None and content_type is not None:
+        raise BadInputError("--content-type goes with --request")
+    if request is not None:
+        return [_request_sample(spec, request, content_type)], []
+    return _samples(spec, payload)
+
+
+def _request_sample(
+    spec: RegistrationSpec, request: str | os.PathLike[str], content_type: str | None
+) -> PayloadSample:
+    """A request body sent verbatim with its content type (records unknown)."""
+    path = Path(request)
+    if content_type is None:
+        raise BadInputError(f"--request {str(path)!r} needs --content-type (the body's type)")
+    if content_type not in spec.content_types:
+        raise BadInputError(
+            f"--content-type {content_type!r} is not a declared content type "
+            f"({', '.join(spec.content_types)})"
+        )
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the request {str(path)!r}: {exc.strerror}") from exc
+    return PayloadSample(path.name, content_type, body, ())
+
+
+def _environment(
+    choice: EnvironmentChoice,
+    cache_dir: str | os.PathLike[str] | None,
+    install_timeout: float,
+    notes: list[str],
+) -> tuple[str, str | None]:
+    """(interpreter, why it could not be built) of the chosen environment, built or cached; a
+    note says which it is."""
+    if choice.image is None:
+        if choice.note is not None:
+            notes.append(choice.note)
+        return choice.python, None
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    built = ensure_environment(choice.image, choice.python, cache, install_timeout)
+    if isinstance(built, str):
+        return choice.python, built
+    notes.append(built.describe())
+    return built.python, None
+
+
+def _code_dir(model: str | os.PathLike[str], model_dir: Path, spec: RegistrationSpec) -> Path:
+    """The model's code/ folder; bad input without the entry point in it."""
+    code_dir = model_dir / "code"
+    if not (code_dir / spec.inference_entry_point).is_file():
+        raise InvalidPackageError(
+            f"{str(model)!r} has no code/{spec.inference_entry_point}: the inference code belongs "
+            "under code/"
+        )
+    return code_dir
+
+
 def _model_dir(model: Path, work: Path) -> Path:
     """The model's folder: ``model`` itself if it is an extracted model (it has ``code/``), else
     the archive (``model``, or the one archive in the folder ``model``) extracted safely."""
@@ -99,10 +181,11 @@ def _model_dir(model: Path, work: Path) -> Path:
                 f"{str(model)!r} is neither an extracted model (it has no code/ folder) nor a "
                 "folder holding a model archive"
             )
+    from mimsreg._inflate import host_inflater
     from mimsreg.engine.package import extract_package
 
     target = work / "model"
-    extract_package(model, target)
+    extract_package(model, target, inflater=host_inflater())
     return target
 
 
@@ -122,6 +205,10 @@ def check_model(
     limits: Limits | None = None,
     wheelhouse: str | os.PathLike[str] | None = None,
     index_url: str | None = None,
+    env: str = "current",
+    request: str | os.PathLike[str] | None = None,
+    content_type: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> CheckReport:
     """Run the packaged model's handlers on sample payloads and check the responses.
 
@@ -132,7 +219,9 @@ def check_model(
     declared content type is generated from the configuration. ``timeout`` (seconds) bounds the
     child process as a whole; it is killed when it runs over. ``install_requirements`` pip-installs
     ``code/requirements.txt`` first (into a temporary folder). ``python`` is the interpreter of the
-    child (default: this one).
+    child (default: this one), or with ``env="image"`` the base of the image environment:
+    ``env`` is ``current``, ``image`` (see :mod:`.environment`; cached under ``cache_dir``) or
+    ``auto``. ``request``: a body sent verbatim with ``content_type`` instead of samples.
 
     ``isolation``: ``auto`` (bubblewrap when it works here, else ``none``), ``bwrap`` (bad input
     when it does not work) or ``none`` (a scrubbed environment and resource limits only); without
@@ -151,30 +240,29 @@ def check_model(
     if sandbox.warning is not None:
         warnings.warn(sandbox.warning, IsolationWarning, stacklevel=2)
     spec = _resolve_spec(config_or_spec)
-    samples, notes = _samples(spec, payload)
-    interpreter = python or sys.executable
-    script = f"code/{spec.inference_entry_point}"
+    samples, notes = _inputs(spec, payload, request, content_type)
+    choice = choose_environment(env, spec, python)
+    serving = serving_facts(spec)
     with working_folder("mimsreg-check-") as work:
         model_dir = _model_dir(Path(model), work).resolve()
-        code_dir = model_dir / "code"
-        if not (code_dir / spec.inference_entry_point).is_file():
-            raise InvalidPackageError(
-                f"{str(model)!r} has no {script}: the inference code belongs under code/"
-            )
+        code_dir = _code_dir(model, model_dir, spec)
         requirements_skipped = (
             code_dir / "requirements.txt"
         ).is_file() and not install_requirements
-        extra_paths, failure = _requirements(
-            interpreter,
-            model_dir,
-            work,
-            sandbox,
-            notes,
-            install=install_requirements,
-            timeout=install_timeout,
-            wheelhouse=_wheelhouse(wheelhouse),
-            index_url=index_url,
-        )
+        interpreter, failure = _environment(choice, cache_dir, install_timeout, notes)
+        extra_paths: list[Path] = []
+        if failure is None:
+            extra_paths, failure = _requirements(
+                interpreter,
+                model_dir,
+                work,
+                sandbox,
+                notes,
+                install=install_requirements,
+                timeout=install_timeout,
+                wheelhouse=_wheelhouse(wheelhouse),
+                index_url=index_url,
+            )
         if failure is not None:
             return _report_all_failed(model, spec, samples, failure, notes, started, sandbox)
         run = _run_child(
@@ -188,14 +276,47 @@ def check_model(
             timeout,
             isolation=sandbox,
             limits=limits or Limits.for_timeout(timeout),
+            serving=serving,
         )
-    results, error, run_notes = _results(run, samples, spec, timeout)
+    return _report(
+        model,
+        spec,
+        samples,
+        run,
+        notes,
+        started,
+        sandbox,
+        timeout=timeout,
+        serving=serving,
+        verbatim=request is not None,
+        requirements_skipped=requirements_skipped,
+    )
+
+
+def _report(
+    model: str | os.PathLike[str],
+    spec: RegistrationSpec,
+    samples: Sequence[PayloadSample],
+    run: _ChildRun,
+    notes: Sequence[str],
+    started: float,
+    sandbox: Isolation,
+    *,
+    timeout: float,
+    serving: Mapping[str, str],
+    verbatim: bool,
+    requirements_skipped: bool,
+) -> CheckReport:
+    """The child's answers judged into the report."""
+    results, error, run_notes = _results(
+        run, samples, spec, timeout, serving=serving, verbatim=verbatim
+    )
     if error and "ModuleNotFoundError" in error and requirements_skipped:
         error += " (code/requirements.txt was not installed: try --install-requirements)"
     failed = error is not None or not all(result.passed for result in results)
     return CheckReport(
         model=str(model),
-        entry_point=script,
+        entry_point=f"code/{spec.inference_entry_point}",
         samples=tuple(results),
         error=error,
         notes=(*notes, *run_notes),

@@ -11,7 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,8 +124,10 @@ def _run_child(
     isolation: Isolation,
     limits: Limits,
     read_only: Sequence[Path] = (),
+    serving: Mapping[str, str] | None = None,
 ) -> _ChildRun:
-    """Run the child in the sandbox; ``read_only`` adds folders it must see (an environment)."""
+    """Run the child in the sandbox; ``read_only`` adds folders it must see (an environment);
+    ``serving``: the configured image's facts the child dispatches by (``environment``)."""
     _require_python(python)
     accept = spec.response_types[0]
     request = {
@@ -133,6 +135,7 @@ def _run_child(
         "code_dir": str(code_dir),
         "entry_point": spec.inference_entry_point,
         "extra_paths": [str(path) for path in extra_paths],
+        "serving": dict(serving or {}),
         "samples": [
             {
                 "content_type": sample.content_type,

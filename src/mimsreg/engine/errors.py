@@ -17,6 +17,8 @@ to the tree at the backend's boundary (:mod:`mimsreg.engine.inventory._aws_error
     │   ├── InventoryUnavailableError  the backend cannot be reached (endpoint, region named)
     │   ├── LockTimeoutError   another writer held a group's create lock too long
     │   ├── LockLostError      a create lock's lease ran out before the work was done
+    │   ├── CredentialsError   no AWS credentials found (with where to set them)
+    │   ├── InventoryLocationError  the local inventory's folder or file cannot be used
     │   ├── InventoryURIError  an inventory URI that names no known backend
     │   └── NotFoundError      a group or version that does not exist
     └── MissingDependencyError an optional extra is not installed
@@ -141,6 +143,15 @@ class LockTimeoutError(InventoryError):
 
 class LockLostError(InventoryError):
     """The lease ran out before the work under it was done (another writer took it over)."""
+
+
+class CredentialsError(InventoryError, BadInputError):
+    """No AWS credentials were found (nothing was sent); the message says where to set them."""
+
+
+class InventoryLocationError(InventoryError, BadInputError):
+    """The local inventory's folder or file cannot be used (a file where a folder must be, not
+    writable, read-only); the message names the path and the reason. Nothing was written."""
 
 
 class InventoryURIError(InventoryError, BadInputError):

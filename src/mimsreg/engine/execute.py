@@ -17,12 +17,22 @@ from mimsreg.engine.errors import MimsregError
 from mimsreg.engine.inventory.base import Inventory, Progress, VersionRecord
 from mimsreg.engine.plan import RegionPlan, RegistrationPlan
 
-__all__ = ["CREATED", "FAILED", "PLANNED", "UNCHANGED", "RegistrationResult", "execute_plan"]
+__all__ = [
+    "CREATED",
+    "FAILED",
+    "PLANNED",
+    "UNCHANGED",
+    "WOULD_CREATE",
+    "RegistrationResult",
+    "execute_plan",
+    "preview_plan",
+]
 
 CREATED = "created"
 UNCHANGED = "unchanged"
 FAILED = "failed"
 PLANNED = "planned"
+WOULD_CREATE = "would-create"  # a dry run that asked the inventory: the version is not there
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class RegistrationResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in (CREATED, UNCHANGED, PLANNED)
+        return self.status in (CREATED, UNCHANGED, PLANNED, WOULD_CREATE)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -65,6 +75,25 @@ def planned_results(plan: RegistrationPlan) -> list[RegistrationResult]:
         RegistrationResult(region.region, region.group, None, None, region.sha256, PLANNED)
         for region in plan.regions
     ]
+
+
+def preview_plan(plan: RegistrationPlan, inventory: Inventory) -> list[RegistrationResult]:
+    """What executing ``plan`` would do, asking ``inventory`` and writing nothing: per region
+    ``unchanged`` (with the version found) or ``would-create``. The backend's preflight runs
+    first (SageMaker: credentials, each region's bucket), so a dry run finds what a run would."""
+    inventory.prepare(plan)
+    results = []
+    for region in plan.regions:
+        found = inventory.find_version(region.region, region.group, region.identity)
+        if found is not None:
+            results.append(RegistrationResult.from_record(found, UNCHANGED))
+        else:
+            results.append(
+                RegistrationResult(
+                    region.region, region.group, None, None, region.sha256, WOULD_CREATE
+                )
+            )
+    return results
 
 
 def _register_region(

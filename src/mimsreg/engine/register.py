@@ -17,8 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-from mimsreg.engine.execute import RegistrationResult, execute_plan, planned_results
-from mimsreg.engine.package import inspect_package
+from mimsreg.engine.execute import (
+    RegistrationResult,
+    execute_plan,
+    planned_results,
+    preview_plan,
+)
+from mimsreg.engine.package import Inflater, inspect_package
 from mimsreg.engine.payload import prepare_payload
 from mimsreg.engine.plan import ImageResolver, RegistrationContext, RegistrationPlan, build_plan
 from mimsreg.engine.workdirs import working_folder
@@ -94,12 +99,18 @@ def plan_registration(
     payload_sha256: str | None = None,
     image_resolver: ImageResolver | None = None,
     progress: ProgressHook | None = None,
+    inflater: Inflater | None = None,
 ) -> RegistrationPlan:
-    """Inspect ``model`` in one streaming pass and plan its registration; writes nothing."""
+    """Inspect ``model`` in one streaming pass and plan its registration; writes nothing.
+
+    ``inflater``: what inflates the archive (default the standard library's zlib; see
+    :func:`~mimsreg.engine.package.inspect_package`)."""
     path = Path(model)
     size = path.stat().st_size if path.is_file() else 0
     with _phase(progress, INSPECTING, size) as inspected:
-        manifest = inspect_package(path, entry_point=spec.inference_entry_point, progress=inspected)
+        manifest = inspect_package(
+            path, entry_point=spec.inference_entry_point, progress=inspected, inflater=inflater
+        )
     return build_plan(
         spec,
         manifest,
@@ -122,14 +133,20 @@ def register(
     context: RegistrationContext | None = None,
     image_resolver: ImageResolver | None = None,
     progress: ProgressHook | None = None,
+    inflater: Inflater | None = None,
+    ask_inventory: bool = False,
+    on_result: Callable[[RegistrationResult], None] | None = None,
 ) -> Registration:
     """Register ``model`` in every region (default: the spec's).
 
     ``payload``: a custom sample payload, checked against the input variables (else one is
     generated). ``check(model, payload_archive)``: runs before anything is written and raises to
     stop. ``open_inventory(regions)``: the backend for the plan's regions, as a context manager
-    (it is not opened on a dry run). ``progress(phase, total_bytes)``: a context manager giving
-    the byte counter of the phase (:data:`INSPECTING`, :data:`COPYING`) or None.
+    (on a dry run it is opened only with ``ask_inventory``, to say per region ``would-create``
+    or ``unchanged``; give an opener that only reads). ``progress(phase, total_bytes)``: a
+    context manager giving the byte counter of the phase (:data:`INSPECTING`, :data:`COPYING`)
+    or None. ``on_result(result)``: called as each region finishes (from its thread).
+    ``inflater``: as for :func:`plan_registration`.
     """
     with working_folder("mimsreg-payload-") as work:
         prepared = prepare_payload(spec, payload, work)
@@ -141,15 +158,24 @@ def register(
             payload_sha256=prepared.sha256,
             image_resolver=image_resolver,
             progress=progress,
+            inflater=inflater,
         )
         if check is not None:
             check(Path(model), prepared.path)
-        if dry_run:
-            return Registration(plan, planned_results(plan), dry_run=True)
-        total = plan.manifest.size * len(plan.regions)
         targets = [region.region for region in plan.regions]
+        if dry_run and not ask_inventory:
+            return Registration(plan, planned_results(plan), dry_run=True)
+        if dry_run:
+            with open_inventory(targets) as inventory:
+                return Registration(plan, preview_plan(plan, inventory), dry_run=True)
+        total = plan.manifest.size * len(plan.regions)
         with open_inventory(targets) as inventory, _phase(progress, COPYING, total) as copied:
             results = execute_plan(
-                plan, inventory, plan.manifest.path, payload=prepared.path, progress=copied
+                plan,
+                inventory,
+                plan.manifest.path,
+                payload=prepared.path,
+                progress=copied,
+                on_result=on_result,
             )
         return Registration(plan, results)

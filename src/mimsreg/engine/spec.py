@@ -77,18 +77,56 @@ GROUP_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 VARIABLE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
 
+# The regions botocore's endpoint data listed when this was written (every partition): the
+# vocabulary of "did you mean" and of the geography/direction check below, not a closed list
+# (a new region of a known shape, such as us-east-3, is accepted as it is).
+KNOWN_REGIONS: tuple[str, ...] = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
+    "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
+    "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
+    "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
+    "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
+    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1",
+    "us-west-2", "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
+    "us-iso-east-1", "us-iso-west-1", "us-isob-east-1", "us-isob-west-1", "eu-isoe-west-1",
+    "us-isof-east-1", "us-isof-south-1",
+)  # fmt: skip
+_GEOGRAPHIES = frozenset(region.split("-")[0] for region in KNOWN_REGIONS)
+_DIRECTIONS = frozenset(region.split("-")[-2] for region in KNOWN_REGIONS)
+
+
+def suggest_region(value: str) -> str | None:
+    """The code or known region name closest to a mistyped ``value``, or None."""
+    import difflib
+
+    candidates = [*REGION_CODES, *KNOWN_REGIONS]
+    close = difflib.get_close_matches(value.strip(), candidates, n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(value.strip().lower(), candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def normalise_region(value: str) -> str:
-    """Return the AWS region name for an AWS region name or a legacy code (NA, EU, FE)."""
+    """Return the AWS region name for an AWS region name or a legacy code (NA, EU, FE).
+
+    Codes in any case; names as AWS spells them. A name of a region's shape whose geography or
+    direction no region has (``us-eats-1``) is refused with the closest known name (``US-EAST-1``
+    too), as is anything else not a region.
+    """
     stripped = value.strip()
     code = REGION_CODES.get(stripped.upper())
     if code is not None:
         return code
-    if not _REGION_PATTERN.fullmatch(stripped):
-        codes = ", ".join(REGION_CODES)
-        raise ValueError(
-            f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes})"
-        )
-    return stripped
+    name = stripped
+    parts = name.split("-")
+    if _REGION_PATTERN.fullmatch(name) and parts[0] in _GEOGRAPHIES and parts[-2] in _DIRECTIONS:
+        return name
+    codes = ", ".join(REGION_CODES)
+    suggestion = suggest_region(stripped)
+    hint = f": did you mean {suggestion!r}?" if suggestion else ""
+    raise ValueError(
+        f"{value!r} is not an AWS region name (such as 'us-east-1') nor a code ({codes}){hint}"
+    )
 
 
 # Partitions other than ``aws`` and their DNS suffixes, as botocore's data/partitions.json lists

@@ -26,7 +26,8 @@ from mimsreg.engine.inventory.base import Inventory
 from mimsreg.errors import BadInputError, NotFoundError
 from mimsreg.ui.guard import LOOPBACK_HOSTS, HostGuard, TokenGuard, valid_token
 from mimsreg.ui.routes import UiState, error, group_url, routes, url, version_url
-from mimsreg.ui.views import DECISIONS, STATUSES, GroupSummary
+from mimsreg.ui.tables import PER_PAGE_CHOICES, human_time
+from mimsreg.ui.views import DECISIONS, STATUSES, GroupSummary, registered_by_text
 
 __all__ = ["DECISIONS", "GroupSummary", "create_app"]
 
@@ -63,7 +64,9 @@ def _environment(inventory: Inventory, allow_writes: bool) -> Environment:
         allow_writes=allow_writes,
         statuses=STATUSES,
         inventory_name=inventory.name,
+        per_page_choices=PER_PAGE_CHOICES,
     )
+    environment.filters.update(when=human_time, who=registered_by_text)
     return environment
 
 

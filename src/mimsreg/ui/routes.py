@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hmac
 import re
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -26,13 +27,22 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from mimsreg.engine.inventory.base import Inventory, VersionRecord
+from mimsreg.engine.inventory.base import Inventory
 from mimsreg.errors import BadInputError, NotFoundError
+from mimsreg.ui.tables import Table, TableQuery, table_query
 from mimsreg.ui.views import (
     DECISIONS,
+    FIRST_ORDER,
+    GROUP_SORTS,
+    GROUPS_DEFAULT,
     PAYLOAD_CHUNK,
+    VERSION_SORTS,
+    VERSIONS_DEFAULT,
+    GroupSummary,
     api_version,
+    drifted_releases,
     filters_of,
+    group_rows,
     groups_of,
     local_payload,
     open_payload,
@@ -40,6 +50,7 @@ from mimsreg.ui.views import (
     region_of,
     summaries,
     version_context,
+    with_details,
 )
 
 __all__ = [
@@ -120,42 +131,90 @@ def error(request: Request, status_code: int, title: str, message: str) -> Respo
 # --- groups -----------------------------------------------------------------------------------
 
 
-def groups_page(request: Request) -> Response:
+def _query(request: Request, keys: Any, default: TableQuery, *, api: bool = False) -> TableQuery:
+    """The table's sort and page; the JSON API pages only when asked (``page`` or ``per_page``):
+    its lists were whole before paging existed, and scripts rely on that."""
+    query = table_query(request.query_params, list(keys), default, FIRST_ORDER)
+    if api and not any(name in request.query_params for name in ("page", "per_page")):
+        return replace(query, per_page=sys.maxsize)
+    return query
+
+
+def _api_headers(table: Table[Any]) -> dict[str, str] | None:
+    return table.headers() if table.query.per_page != sys.maxsize else None
+
+
+def _groups_table(request: Request, *, api: bool = False) -> tuple[Table[GroupSummary], Any]:
     filters = filters_of(request)
+    found = groups_of(_ui(request).inventory, filters)
+    table = Table.of(
+        found["groups"],
+        _query(request, GROUP_SORTS, GROUPS_DEFAULT, api=api),
+        GROUP_SORTS,
+        path=request.url.path,
+        default=GROUPS_DEFAULT,
+        keep={name: value for name, value in filters.items() if value},
+        first_order=FIRST_ORDER,
+    )
+    return table, {**found, "filters": filters}
+
+
+def groups_page(request: Request) -> Response:
+    table, found = _groups_table(request)
     return page(
-        request, "groups.html", filters=filters, **groups_of(_ui(request).inventory, filters)
+        request,
+        "groups.html",
+        filters=found["filters"],
+        table=table,
+        owners=found["owners"],
+        domains=found["domains"],
     )
 
 
 def groups_api(request: Request) -> Response:
-    groups = groups_of(_ui(request).inventory, filters_of(request))["groups"]
-    return JSONResponse([summary.to_dict() for summary in groups])
+    table, _ = _groups_table(request, api=True)
+    body = [summary.to_dict() for summary in table.rows]
+    return JSONResponse(body, headers=_api_headers(table))
 
 
-def _group_rows(inventory: Inventory, group: str) -> list[dict[str, Any]]:
-    """A group's versions, newest first, marking versions whose regions hold other artifacts."""
-    records: list[VersionRecord] = inventory.list_versions(group=group)
-    if not records:
-        raise NotFoundError(f"group {group!r} is not in the {inventory.name} inventory")
-    rows = [r.summary() for r in records]
-    for row in rows:
-        same = {r["sha256"] for r in rows if r["version"] == row["version"]}
-        row["regions_disagree"] = len(same) > 1
-    return sorted(rows, key=lambda r: (-r["version"], r["region"]))
+def _versions_table(
+    request: Request, rows: list[dict[str, Any]], *, api: bool = False
+) -> Table[dict[str, Any]]:
+    return Table.of(
+        rows,
+        _query(request, VERSION_SORTS, VERSIONS_DEFAULT, api=api),
+        VERSION_SORTS,
+        path=request.url.path,
+        default=VERSIONS_DEFAULT,
+        first_order=FIRST_ORDER,
+    )
+
+
+def _summary(inventory: Inventory, group: str) -> GroupSummary:
+    [summary] = [s for s in summaries(inventory) if s.group == group]
+    return summary
 
 
 def group_page(request: Request) -> Response:
     inventory, group = _ui(request).inventory, request.path_params["group"]
-    rows = _group_rows(inventory, group)
-    [summary] = [s for s in summaries(inventory) if s.group == group]
-    return page(request, "group.html", summary=summary, rows=rows)
+    everything = group_rows(inventory, group)
+    table = _versions_table(request, everything)
+    return page(
+        request,
+        "group.html",
+        summary=_summary(inventory, group),
+        table=table,
+        # Only this page's versions are read whole: a listing carries no record.
+        rows=with_details(inventory, table.rows),
+        drifted=drifted_releases(everything),
+    )
 
 
 def group_api(request: Request) -> Response:
     inventory, group = _ui(request).inventory, request.path_params["group"]
-    rows = _group_rows(inventory, group)
-    [summary] = [s for s in summaries(inventory) if s.group == group]
-    return JSONResponse({**summary.to_dict(), "rows": rows})
+    table = _versions_table(request, group_rows(inventory, group), api=True)
+    body = {**_summary(inventory, group).to_dict(), "rows": table.rows}
+    return JSONResponse(body, headers=_api_headers(table))
 
 
 # --- versions ---------------------------------------------------------------------------------

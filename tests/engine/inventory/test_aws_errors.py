@@ -43,10 +43,19 @@ def test_a_client_error_keeps_its_code_and_message() -> None:
     assert "AccessDenied" in str(error)
 
 
-def test_missing_credentials() -> None:
+def test_missing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credentials is bad input (exit 2) saying where to set them (issue 19)."""
+    from mimsreg.engine.errors import CredentialsError, exit_code
+
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     error = map_aws_error(NoCredentialsError(), "us-east-1")
-    assert type(error) is InventoryError
-    assert str(error).startswith("no usable AWS credentials (region us-east-1)")
+    assert type(error) is CredentialsError
+    assert isinstance(error, InventoryError)
+    assert exit_code(error) == 2
+    assert str(error) == (
+        "no AWS credentials found (region us-east-1): set AWS_PROFILE to a profile of "
+        "~/.aws/config, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )
 
 
 def test_errors_of_the_tree_and_foreign_ones_pass_through() -> None:

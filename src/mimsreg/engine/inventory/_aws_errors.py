@@ -11,13 +11,26 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from mimsreg.engine.errors import InventoryError, InventoryUnavailableError, MimsregError
+from mimsreg.engine.errors import (
+    CredentialsError,
+    InventoryError,
+    InventoryUnavailableError,
+    MimsregError,
+)
 
-__all__ = ["ABSENT", "aws_errors", "error_code", "map_aws_error", "maps_aws_errors"]
+__all__ = [
+    "ABSENT",
+    "aws_errors",
+    "error_code",
+    "map_aws_error",
+    "maps_aws_errors",
+    "no_credentials_error",
+]
 
 # Codes S3 answers for an object that is not there (GetObject, HeadObject, conditional writes).
 ABSENT = ("NoSuchKey", "404", "NotFound")
@@ -32,6 +45,20 @@ def error_code(exc: BaseException) -> str:
     return str(error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
+def no_credentials_error(where: str, profiles: list[str] | None = None) -> CredentialsError:
+    """The one message for "no AWS credentials", with where to set them: the profile in use
+    gave none, or which profiles exist."""
+    profile = os.environ.get("AWS_PROFILE")
+    if profile:
+        hint = f"the profile {profile!r} (AWS_PROFILE) gives none: check it in ~/.aws/config"
+    elif profiles:
+        hint = f"set AWS_PROFILE to one of your profiles ({', '.join(sorted(profiles))})"
+    else:
+        hint = "set AWS_PROFILE to a profile of ~/.aws/config, or AWS_ACCESS_KEY_ID and "
+        hint += "AWS_SECRET_ACCESS_KEY"
+    return CredentialsError(f"no AWS credentials found ({where}): {hint}")
+
+
 def map_aws_error(exc: Exception, region: str) -> Exception:
     """The tree's error for a botocore error raised while working in ``region``; other errors
     (ours, or not botocore's) come back as they are."""
@@ -44,7 +71,9 @@ def map_aws_error(exc: Exception, region: str) -> Exception:
     where = f"region {region}" if region else "no region"
     if isinstance(exc, (aws.ConnectionError, aws.HTTPClientError)):
         return InventoryUnavailableError(f"cannot reach AWS ({where}): {exc}")
-    if isinstance(exc, (aws.NoCredentialsError, aws.PartialCredentialsError)):
+    if isinstance(exc, aws.NoCredentialsError):
+        return no_credentials_error(where)
+    if isinstance(exc, aws.PartialCredentialsError):
         return InventoryError(f"no usable AWS credentials ({where}): {exc}")
     if isinstance(exc, (aws.ClientError, aws.BotoCoreError)):
         return InventoryError(f"{where}: {type(exc).__name__}: {exc}")

@@ -83,6 +83,22 @@ _NEXT_NUMBER = (
     "WHERE region = ? AND group_name = ? UNION ALL SELECT version FROM tombstones "
     "WHERE region = ? AND group_name = ?)"
 )
+# What a listed version carries of its record (the UI's groups page shows them): one
+# json_extract of the three paths, so the record is parsed once per row, not three times.
+_LISTED_KEYS = ("model_owner", "model_registration_domain", "model_registration_objective")
+_LISTED_COLUMN = (
+    "json_extract(record, " + ", ".join(f"'$.{key}'" for key in _LISTED_KEYS) + ") AS listed"
+)
+
+
+def _listed(values: str | None) -> dict[str, Any]:
+    """The record's listed keys, from the JSON array json_extract gave (nulls left out)."""
+    try:
+        found = json.loads(values) if values else []
+    except ValueError:
+        return {}
+    pairs = zip(_LISTED_KEYS, found) if isinstance(found, list) else ()
+    return {key: value for key, value in pairs if value is not None}
 
 
 def default_home() -> Path:
@@ -465,10 +481,11 @@ class LocalInventory(Inventory):
             parameters.append(group)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = self._read(
-            f"SELECT {_SUMMARY_COLUMNS} FROM versions {where} ORDER BY group_name, region, version",
+            f"SELECT {_SUMMARY_COLUMNS}, {_LISTED_COLUMN} FROM versions {where} "
+            "ORDER BY group_name, region, version",
             tuple(parameters),
         )
-        return [self._summary_record(row) for row in rows]
+        return [self._summary_record(row, _listed(row["listed"])) for row in rows]
 
     def set_approval(
         self,

@@ -18,11 +18,13 @@ from mimsreg.engine.package.members import (
     PackageManifest,
     PackageMember,
 )
-from mimsreg.engine.package.reader import CHUNK_SIZE
+from mimsreg.engine.package.reader import CHUNK_SIZE, STDLIB_INFLATER, Inflater
 
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_ENTRY_POINT",
+    "STDLIB_INFLATER",
+    "Inflater",
     "PackageLimits",
     "PackageManifest",
     "PackageMember",

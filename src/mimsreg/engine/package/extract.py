@@ -12,7 +12,7 @@ from typing import Any
 from mimsreg.engine.errors import BadInputError, InvalidPackageError
 from mimsreg.engine.package.manifest import _manifest
 from mimsreg.engine.package.members import PackageLimits, PackageManifest, PathLike
-from mimsreg.engine.package.reader import CHUNK_SIZE, _locate, _scan
+from mimsreg.engine.package.reader import CHUNK_SIZE, Inflater, _locate, _scan
 
 
 class _Extractor:
@@ -147,7 +147,11 @@ def _prepare_destination(dest: Path) -> bool:
 
 
 def extract_package(
-    path: PathLike, dest: PathLike, *, limits: PackageLimits | None = None
+    path: PathLike,
+    dest: PathLike,
+    *,
+    limits: PackageLimits | None = None,
+    inflater: Inflater | None = None,
 ) -> PackageManifest:
     """Validate a packaged model as :func:`inspect_package` does and extract it under ``dest``.
 
@@ -159,7 +163,8 @@ def extract_package(
     symlinks to directories, or that resolve to nothing, are skipped. Copies count against
     ``limits.max_uncompressed_bytes`` and may add at most as many bytes as the archive's files
     hold (``limits.link_copy_grace_bytes`` when they hold less): a small archive of many links to
-    one file is refused, not copied into a disk's worth.
+    one file is refused, not copied into a disk's worth. ``inflater``: as for
+    :func:`inspect_package`.
 
     On any refusal everything written is removed again (and ``dest`` too if this call created it),
     then :class:`~mimsreg.engine.errors.InvalidPackageError` is raised.
@@ -170,7 +175,7 @@ def extract_package(
     created = _prepare_destination(target)
     extractor = _Extractor(target.resolve(), str(archive), limits)
     try:
-        archive, digest, size, compression, tar = _scan(archive, limits, None, extractor)
+        archive, digest, size, compression, tar = _scan(archive, limits, None, extractor, inflater)
         for member in tar.members:
             if member.type != "symlink":
                 continue

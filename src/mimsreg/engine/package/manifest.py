@@ -18,7 +18,7 @@ from mimsreg.engine.package.members import (
     _in_code,
     _is_file,
 )
-from mimsreg.engine.package.reader import _scan, _TarParser
+from mimsreg.engine.package.reader import Inflater, _scan, _TarParser
 
 
 def _entry_point_name(config: _HasEntryPoint | None, entry_point: str | None) -> str | None:
@@ -78,6 +78,7 @@ def inspect_package(
     entry_point: str | None = None,
     limits: PackageLimits | None = None,
     progress: Progress = None,
+    inflater: Inflater | None = None,
 ) -> PackageManifest:
     """Inspect a packaged model in one streaming pass, without extracting it.
 
@@ -90,10 +91,12 @@ def inspect_package(
     refused. With neither, the manifest reports ``code/inference.py`` if present, else ``None``.
 
     ``progress`` is called after each chunk with the number of file bytes consumed so far.
+    ``inflater`` inflates the gzip stream (default: the standard library's zlib; the host passes
+    zlib-ng's, ``mimsreg._inflate.host_inflater()``): the same checks and manifest either way.
 
     Raises :class:`~.errors.InvalidPackageError` naming the archive, the member and the
     reason for a missing, broken, incomplete or hostile archive, or one past ``limits``.
     """
     expected = _entry_point_name(config, entry_point)
-    archive, digest, size, compression, tar = _scan(path, limits, progress, None)
+    archive, digest, size, compression, tar = _scan(path, limits, progress, None, inflater)
     return _manifest(archive, digest, size, compression, tar, expected)

@@ -17,6 +17,7 @@ import stat
 import threading
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Protocol, Union
 
@@ -567,13 +568,31 @@ class _TarParser:
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Inflater:
+    """Where gzip members are inflated: a zlib-compatible module's ``decompressobj`` and ``error``.
+
+    The engine uses the standard library's zlib (all the processing job's Python has); the host
+    passes a faster implementation with the same API (zlib-ng, see ``mimsreg._inflate``). Both
+    check each member's CRC-32 and length (``wbits=31``): the refusals and manifests are the same.
+    """
+
+    name: str
+    decompressobj: Callable[..., Any]
+    error: type[Exception]
+
+
+STDLIB_INFLATER = Inflater(f"zlib {zlib.ZLIB_RUNTIME_VERSION}", zlib.decompressobj, zlib.error)
+
+
 class _Gunzip:
     """Inflates gzip members (several, concatenated, are allowed) into the tar parser."""
 
-    def __init__(self, tar: _TarParser, limits: PackageLimits) -> None:
+    def __init__(self, tar: _TarParser, limits: PackageLimits, inflater: Inflater) -> None:
         self.tar = tar
         self.limits = limits
-        self._inflate = zlib.decompressobj(wbits=31)
+        self.inflater = inflater
+        self._inflate = inflater.decompressobj(wbits=31)
         self._state = "member"  # "member" | "between" (after a member) | "zeros" (padding)
         self._carry = b""
         self._consumed = 0  # compressed bytes fed so far
@@ -592,7 +611,7 @@ class _Gunzip:
                     return  # the next chunk decides
                 head, self._carry = self._carry, b""
                 if head == _GZIP_MAGIC:
-                    self._inflate = zlib.decompressobj(wbits=31)
+                    self._inflate = self.inflater.decompressobj(wbits=31)
                     self._state = "member"
                 else:
                     self._state = "zeros"
@@ -618,10 +637,10 @@ class _Gunzip:
         while True:
             try:
                 out = self._inflate.decompress(data, _PIECE_SIZE)
-            except zlib.error as exc:
+            except self.inflater.error as exc:
                 raise self.tar.refuse(f"corrupt gzip stream ({exc})") from exc
             if self._inflate.eof:
-                rest = self._inflate.unused_data
+                rest: bytes = self._inflate.unused_data
                 self._consumed += before - len(rest)
                 self._emit(out)
                 self._state = "between"
@@ -752,10 +771,13 @@ def _locate(path: PathLike) -> Path:
 class _Stream:
     """Sends the file's bytes to the right first layer, told by its magic bytes."""
 
-    def __init__(self, label: str, tar: _TarParser, limits: PackageLimits) -> None:
+    def __init__(
+        self, label: str, tar: _TarParser, limits: PackageLimits, inflater: Inflater
+    ) -> None:
         self.label = label
         self.tar = tar
         self.limits = limits
+        self.inflater = inflater
         self.layer: _Gunzip | _TarParser | None = None
         self._head = b""  # the first bytes, until there are enough to tell the format
 
@@ -775,7 +797,7 @@ class _Stream:
         head = self._head
         if head[:2] == _GZIP_MAGIC:
             self.tar.container = "the gzip stream"
-            self.layer = _Gunzip(self.tar, self.limits)
+            self.layer = _Gunzip(self.tar, self.limits, self.inflater)
         else:
             for magic, what in _OTHER_FORMATS:
                 if head[: len(magic)] == magic:
@@ -803,12 +825,13 @@ def _scan(
     limits: PackageLimits | None,
     progress: Progress,
     sink: _Sink | None,
+    inflater: Inflater | None = None,
 ) -> tuple[Path, str, int, str, _TarParser]:
     archive = _locate(path)
     label = str(archive)
     limits = limits or PackageLimits()
     tar = _TarParser(label, limits, sink)
-    stream = _Stream(label, tar, limits)
+    stream = _Stream(label, tar, limits, inflater or STDLIB_INFLATER)
     try:
         with archive.open("rb", buffering=0) as reader:
             digest, size = _pump(reader, stream.feed, progress)
@@ -836,7 +859,7 @@ def read_tar_gz(
     tar = _TarParser(label, limits, sink, screen)
     tar.container = "the gzip stream"
     tar.allow_empty = allow_empty
-    gunzip = _Gunzip(tar, limits)
+    gunzip = _Gunzip(tar, limits, STDLIB_INFLATER)  # payloads are small: the stdlib will do
     while True:
         chunk = stream.read(CHUNK_SIZE)
         if not chunk:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mimsreg.engine.aws_compat import adapt_client
 from mimsreg.engine.errors import BadInputError, InventoryError
+from mimsreg.engine.inventory._aws_errors import no_credentials_error
 from mimsreg.engine.inventory.base import Inventory
 from mimsreg.engine.plan import RegionPlan
 
@@ -241,12 +243,29 @@ class SageMakerBase(Inventory):
         with self._lock:
             if self._session is None:
                 self._session = boto3.Session()
-            region = self._session.region_name
+            # botocore reads AWS_DEFAULT_REGION and the profile's, not AWS_REGION: it comes first.
+            region = os.environ.get("AWS_REGION") or self._session.region_name
         if not region:
             raise BadInputError(
-                "no AWS region: name one with --region, or set AWS_REGION / a profile region"
+                "no AWS region: name one with --region, or set MIMSREG_REGION, AWS_REGION, "
+                "AWS_DEFAULT_REGION or a region in the AWS profile"
             )
         return [region]
+
+    def check_credentials(self, where: str) -> None:
+        """:class:`CredentialsError` when the session finds no credentials (nothing is sent);
+        given clients bring their own."""
+        if self._clients:
+            return
+        import boto3
+
+        with self._lock:
+            if self._session is None:
+                self._session = boto3.Session()
+            found = self._session.get_credentials()
+            profiles = list(self._session.available_profiles)
+        if found is None:
+            raise no_credentials_error(where, profiles)
 
     @staticmethod
     def _bucket(plan: RegionPlan) -> str:

@@ -23,6 +23,7 @@ class Buckets(SageMakerBase):
         """
         for region in plan.regions:
             plan.spec.require_bucket(region.region)
+        self.check_credentials(", ".join(r.region for r in plan.regions))
         with self._lock:
             self._planned.update(r.region for r in plan.regions)
             for region_plan in plan.regions:

@@ -11,10 +11,10 @@ from mimsreg.engine.inventory._aws_errors import maps_aws_errors
 from mimsreg.engine.inventory.base import ApprovalEvent, VersionRecord
 from mimsreg.engine.inventory.sagemaker._base import _error_message, _history_uri, _now
 from mimsreg.engine.inventory.sagemaker.documents import Documents, approval_description
-from mimsreg.engine.inventory.sagemaker.versions import Versions
+from mimsreg.engine.inventory.sagemaker.summaries import Summaries
 
 
-class Listing(Versions, Documents):
+class Listing(Summaries, Documents):
     """``get_version``, ``list_versions``, ``set_approval``, ``regions_of``."""
 
     @maps_aws_errors
@@ -43,16 +43,8 @@ class Listing(Versions, Documents):
     def list_versions(
         self, region: str | None = None, group: str | None = None
     ) -> list[VersionRecord]:
-        records: list[VersionRecord] = []
-        for name in [region] if region else self.default_regions():
-            sagemaker = self._sagemaker(name)
-            groups = [group] if group else self._group_names(sagemaker)
-            for group_name in groups:
-                for arn in self._package_arns(name, group_name):
-                    records.append(self._record(name, group_name, self._describe(name, arn)))
-        return sorted(
-            (replace(r, record={}) for r in records), key=lambda r: (r.group, r.region, r.version)
-        )
+        # By the page, regions in parallel: see ``summaries``.
+        return self._summaries([region] if region else self.default_regions(), group)
 
     @maps_aws_errors
     def set_approval(
