@@ -125,11 +125,11 @@ demo: $(DEMO_STAMP)  ## build the demo model and register it in a local inventor
 bench-inspect: $(STAMP)  ## mimsreg inspect on a 1 GiB archive vs openssl and sha256sum + tar -tzf
 	$(PY) bench/bench_inspect.py
 
-# Each reliability-* target (faults, concurrency, crash, moves, fuzz) rewrites its section of
-# docs/reliability.md.
-reliability: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
+# Each reliability-* target (faults, concurrency, crash, moves, modified, fuzz) rewrites its
+# section of docs/reliability.md.
+reliability: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-modified reliability-fuzz  ## the reliability suite (minutes); writes docs/reliability.md
 
-.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-fuzz
+.PHONY: reliability-faults reliability-concurrency reliability-crash reliability-moves reliability-modified reliability-fuzz
 FAULTS_REGISTRATIONS ?= 100
 FAULTS_RATE ?= 0.2
 FAULTS_SEED ?= 20261128
@@ -147,6 +147,11 @@ reliability-crash: $(STAMP)  ## SIGKILL mimsreg register 50 times per backend, r
 MOVES_ITERATIONS ?= 24
 reliability-moves: $(STAMP)  ## the local inventory moved (renamed, symlinked, by URI) between runs; gc --older-than 0s; verify
 	$(PY) reliability/moves.py --iterations $(MOVES_ITERATIONS)
+
+MODIFIED_ITERATIONS ?= 10
+MODIFIED_SEED ?= 20261128
+reliability-modified: $(STAMP)  ## SageMaker: a byte of the archive changed during each of 10 registrations; nothing stored under a wrong digest
+	$(PY) reliability/modified_archive.py --iterations $(MODIFIED_ITERATIONS) --seed $(MODIFIED_SEED)
 
 FUZZ_CONFIGS ?= 10000
 FUZZ_ARCHIVES ?= 3000

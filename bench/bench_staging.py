@@ -10,8 +10,9 @@ Four child processes run one after the other per size and round, each going firs
 - mimsreg, staging only (the target's subject): a fresh interpreter loads the plan (built and
   pickled beforehand, so it imports only the portable modules the processing job runs) and calls
   the backend's staging call for one region, ``SageMakerInventory._stage_artifact``: HeadObject,
-  ``upload_file`` with per-part SHA-256 checksums (16 MiB parts, 8 threads), verifying
-  HeadObject. It does what ``aws s3 cp`` does, plus the two HeadObjects;
+  a multipart upload from one read of the file (the whole digest and each part's SHA-256 from the
+  same bytes; 16 MiB parts, 8 threads, at most 8 parts in memory), verifying HeadObject. It
+  does what ``aws s3 cp`` does, plus the two HeadObjects;
 - mimsreg, registering: the same, but the whole ``execute_plan`` for one region (lookup, group,
   staging, record, schema, version), for context and for the RSS of a real registration;
 - baseline: ``aws s3 cp FILE s3://bucket/key --endpoint-url URL`` of the same file to the same
@@ -321,7 +322,8 @@ def report(runs: dict[int, dict[str, list[Run]]], rounds: int, aws_name: str) ->
             "Method: a random-bytes file per size in `bench/out/`, put into a moto server on"
             " 127.0.0.1 (no latency proxy) by four child processes, each going first in turn:"
             " mimsreg's staging call alone (`SageMakerInventory._stage_artifact` for one region:"
-            " HeadObject, `upload_file` with per-part SHA-256 checksums, verifying HeadObject;"
+            " HeadObject, a multipart upload from one read of the file (whole digest and per-part"
+            " SHA-256 checksums from the same bytes), verifying HeadObject;"
             " a fresh interpreter that loads a pickled plan and imports only the portable"
             " modules), the target's subject; mimsreg's whole `execute_plan` for one region,"
             " which registers as well (SageMaker client and calls, record, schema), for context"
@@ -344,9 +346,9 @@ def report(runs: dict[int, dict[str, list[Run]]], rounds: int, aws_name: str) ->
             " concurrency were"
             " tried in interleaved runs at 256 MiB (8, 16, 32, 64 MiB parts; 2 to 10"
             " threads): none beat 16 MiB x 8 measurably, 32 and 64 MiB were slower, so the"
-            " backend's setting stays. Peak RSS does not grow with the artifact: s3transfer"
-            " reads a file's parts lazily, so the process holds the interpreter, boto3 and a"
-            " few read buffers whatever the size.",
+            " backend's setting stays. Peak RSS does not grow with the artifact: the upload"
+            " holds at most 8 parts of 16 MiB (read once, hashed, sent), besides the"
+            " interpreter and boto3, whatever the size.",
         ]
     )
 

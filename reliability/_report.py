@@ -22,6 +22,7 @@ SUMMARY_WHAT = {
     "concurrency": "Concurrency (8 processes at once)",
     "crash": "Crashes (SIGKILL during `mimsreg register`)",
     "moves": "Moves (the local inventory moved between runs)",
+    "modified": "Archives changed during `mimsreg register` (SageMaker)",
     "fuzz": "Hostile input (Hypothesis: configs, archives)",
 }
 SUMMARY_HEAD = "| what | command | how many times | what held | held |\n|---|---|---|---|---|"

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 START = time.monotonic()
@@ -54,14 +55,31 @@ _seen: dict[str, int] = {}
 _seen_lock = threading.Lock()
 
 
+# ``MIMSREG_MODIFY_AT=PHASE:N`` with ``MIMSREG_MODIFY_FILE=PATH:OFFSET``: change one byte of the
+# archive there (reliability/modified_archive.py: a file that changes during a registration).
+_MODIFY_PHASE, _, _MODIFY_COUNT = os.environ.get("MIMSREG_MODIFY_AT", "").partition(":")
+
+
+def _modify() -> None:
+    path, _, offset = os.environ["MIMSREG_MODIFY_FILE"].rpartition(":")
+    with Path(path).open("r+b") as handle:
+        handle.seek(int(offset))
+        byte = handle.read(1)
+        handle.seek(int(offset))
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    os.write(2, f"@@modified {time.monotonic() - START:.4f}\n".encode())
+
+
 def mark(phase: str, region: str | None = None) -> None:
     where = region or getattr(_region, "name", None) or "-"
     os.write(2, f"@@phase {time.monotonic() - START:.4f} {where} {phase}\n".encode())
-    if phase != _CRASH_PHASE:
+    if phase not in (_CRASH_PHASE, _MODIFY_PHASE):
         return
     with _seen_lock:
         _seen[phase] = _seen.get(phase, 0) + 1
-        if _seen[phase] == int(_CRASH_COUNT or 1):
+        if phase == _MODIFY_PHASE and _seen[phase] == int(_MODIFY_COUNT or 1):
+            _modify()
+        if phase == _CRASH_PHASE and _seen[phase] == int(_CRASH_COUNT or 1):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -94,6 +112,20 @@ def _after_create(region: str) -> Callable[..., None]:
             mark("version-created", region)
 
     return after_call
+
+
+def short_lease() -> None:
+    """``MIMSREG_TEST_LEASE_SECONDS``: the create lock's lease in this process, and gc's age of a
+    stale lock (twice it), so that a crash run can wait out a killed holder's lease and check
+    that gc removes its lock (the product's 30 s would leave it younger than gc's 60 s)."""
+    seconds = os.environ.get("MIMSREG_TEST_LEASE_SECONDS")
+    if not seconds:
+        return
+    from mimsreg.engine.inventory import create_lock, gc
+
+    defaults = create_lock.CreateLock.__init__.__kwdefaults__
+    defaults["lease_seconds"] = float(seconds)
+    gc.MIN_LOCK_AGE = 2 * float(seconds)
 
 
 def install() -> None:
@@ -142,6 +174,7 @@ def main() -> None:
     from mimsreg.cli import cli
 
     install()
+    short_lease()
     mark("config")  # imports done; the configuration is read next
     atexit.register(mark, "exit", "-")
     cli(sys.argv[1:], prog_name="mimsreg")

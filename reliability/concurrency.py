@@ -190,6 +190,7 @@ def run_backend(
             f"{outcome.scenario} #{outcome.number}: {p}" for p in outcome.problems
         )
     local_approvals_and_documents(target, races, processes, rng, verdict, log)
+    sagemaker_approvals_and_documents(target, races, processes, rng, verdict, log)
     return done, verdict
 
 
@@ -207,6 +208,31 @@ def local_approvals_and_documents(
     verdict.approvals = summary_line(approvals)
     found = check_local_inventory(target.home)
     verdict.documents = f"{found.versions} records and schemas, {found.events} approval events"
+    verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
+
+
+def sagemaker_approvals_and_documents(
+    target: Target, races: int, processes: int, rng: random.Random, verdict: Verdict, log: Any
+) -> None:
+    """SageMaker: concurrent approvals of one version, then every version's record, schema and
+    approval history read back from S3 (``reliability/sagemaker_checks.py``)."""
+    if not isinstance(target, SageMakerTarget):
+        return
+    from reliability.sagemaker_checks import (
+        approvals_line,
+        check_sagemaker_documents,
+        sagemaker_approval_race,
+        through_strict_layer,
+    )
+
+    with through_strict_layer(target) as strict:  # see sagemaker_checks: moto's gaps
+        approvals = [sagemaker_approval_race(strict, n, processes, rng) for n in range(races)]
+        found = check_sagemaker_documents(strict)
+    for outcome in approvals:
+        log(f"{target.name} approvals #{outcome.number}: {outcome.problems or 'ok'}")
+        verdict.problems.extend(f"approvals #{outcome.number}: {p}" for p in outcome.problems)
+    verdict.approvals = approvals_line(approvals)
+    verdict.documents = found.line()
     verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
 
 
@@ -268,7 +294,10 @@ process its own archive; every process must exit 0, each region must hold versio
 exactly as reported. Every artifact is then read back and its SHA-256 checked. Local, then:
 {processes} processes approve or reject one fresh version at once ({races} times); every event
 must be kept once, in order, and the status must be the last event's; every version's record,
-variable schema and approval history is read back from SQLite.
+variable schema and approval history is read back from SQLite. SageMaker, likewise, through the
+strict AWS layer of the tests (moto's conditional writes are not atomic): the history in S3 must
+keep every decision once, in time order, and SageMaker's status and description must be the last
+event's; every version's record, schema and approval history is read back from S3.
 """
 
 

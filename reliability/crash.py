@@ -61,6 +61,10 @@ REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 BUCKET = "mimsreg-crash-{region}"
 NEW_ARTIFACT, NEW_METADATA = "new-artifact", "new-metadata"
 MIB = 1024 * 1024
+# The create lock's lease in the SageMaker children (the product's is 30 s, and gc leaves a lock
+# younger than twice that: a holder killed in the last minute would leave one the run cannot
+# check). Short, and still three renewals long.
+LEASE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,8 @@ class Verdict:
     orphans_before: dict[str, int] = field(default_factory=dict)
     orphans_after: int = 0
     leftovers_after: dict[str, int] = field(default_factory=dict)  # checked without gc
-    documents: str = "n/a"  # records, schemas and approval histories checked (local)
-    approvals: str = "n/a"  # concurrent approvals (reliability/approval_race.py)
+    documents: str = "n/a"  # records, schemas and approval histories checked
+    approvals: str = "n/a"  # concurrent approvals (reliability/concurrency.py)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -205,6 +209,10 @@ class Target:
         """Leftovers counted without mimsreg's help."""
         return {"temporary folders": len(list(self.tmp.glob("mimsreg-*")))}
 
+    def stale_after(self) -> float:
+        """Seconds after the last run before every leftover is gc's to remove (a lease)."""
+        return 0.0
+
 
 class LocalTarget(Target):
     name = "local"
@@ -259,10 +267,16 @@ class SageMakerTarget(Target):
         create_buckets(endpoint, list(REGIONS), BUCKET)
 
     def env(self) -> dict[str, str]:
-        return {**super().env(), "AWS_ENDPOINT_URL": self.endpoint}
+        # The children's create lock leases for LEASE_SECONDS (gc's stale age: twice that, see
+        # _traced_register.short_lease): a killed holder's lock can be waited out and collected.
+        lease = {"MIMSREG_TEST_LEASE_SECONDS": str(LEASE_SECONDS)}
+        return {**super().env(), "AWS_ENDPOINT_URL": self.endpoint, **lease}
 
     def inventory_args(self) -> list[str]:
         return ["--inventory", "sagemaker"]
+
+    def stale_after(self) -> float:
+        return 2 * LEASE_SECONDS + 1.0  # S3's times are whole seconds
 
     def _client(self, service: str, region: str) -> Any:
         import boto3
@@ -500,6 +514,7 @@ def check(
     failed = [i.number for i in done if not i.rerun_ok]
     if failed:
         verdict.problems.append(f"re-runs failed in iterations {failed}")
+    time.sleep(target.stale_after())  # a lease of a holder killed last runs out meanwhile
     before = collections.Counter(item["kind"] for item in gc(target, env, "--dry-run"))
     verdict.orphans_before = dict(sorted(before.items()))
     removed = gc(target, env)
@@ -516,6 +531,7 @@ def check(
     tally(after, target, target.versions(after), expected)
     verdict.problems.extend(f"after gc: {problem}" for problem in after.problems)
     check_local_documents(target, verdict)
+    check_sagemaker_documents(target, verdict)
     return verdict
 
 
@@ -526,6 +542,18 @@ def check_local_documents(target: Target, verdict: Verdict) -> None:
         return
     found = check_local_inventory(target.home)
     verdict.documents = f"{found.versions} records and schemas, {found.events} approval events"
+    verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
+
+
+def check_sagemaker_documents(target: Target, verdict: Verdict) -> None:
+    """SageMaker: every version's record, variable schema and approval history in S3, besides
+    its bytes (``reliability/sagemaker_checks.py``)."""
+    if not isinstance(target, SageMakerTarget):
+        return
+    from reliability.sagemaker_checks import check_sagemaker_documents as check_documents
+
+    found = check_documents(target)
+    verdict.documents = found.line()
     verdict.problems.extend(f"documents: {problem}" for problem in found.problems)
 
 
@@ -571,7 +599,10 @@ new model package group. The phase of a timer kill is the last marker the killed
 (`reliability/_traced_register.py`), of a marker kill the drawn one; `finished`: the run
 completed before its kill (or never reached the drawn marker). Orphans are counted by `mimsreg
 gc --dry-run --older-than 0`, removed by `mimsreg gc --older-than 0`, counted again by gc and by
-listing the store, the buckets and TMPDIR directly.
+listing the store, the buckets and TMPDIR directly. SageMaker: the children's create lock
+leases for {lease:g} s (the product's: 30 s), and the checks start {stale:g} s after the last
+run, so that the lock of a holder killed at the end is stale for gc and its removal is checked;
+every version's record, schema and approval history in S3 is read back too.
 """
 
 CLEANUP = """
@@ -604,7 +635,15 @@ def report(
         f"`make reliability-crash` (`reliability/crash.py --iterations {iterations} --seed "
         f"{seed} --size-mib {size // MIB}`). {machine_facts()}.",
         "",
-        " ".join(METHOD.format(iterations=iterations, size=size // MIB, regions=REGIONS).split()),
+        " ".join(
+            METHOD.format(
+                iterations=iterations,
+                size=size // MIB,
+                regions=REGIONS,
+                lease=LEASE_SECONDS,
+                stale=2 * LEASE_SECONDS + 1.0,
+            ).split()
+        ),
         "",
         " ".join(CLEANUP.split()),
         "",

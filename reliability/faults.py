@@ -42,6 +42,7 @@ from reliability.crash import (  # noqa: E402
     REGIONS,
     SageMakerTarget,
     Verdict,
+    check_sagemaker_documents,
     config_file,
     results_of,
     tally,
@@ -216,6 +217,7 @@ def recover(
 def check(target: SageMakerTarget, expected: set[tuple[str, str, int]]) -> Verdict:
     verdict = Verdict("sagemaker")
     tally(verdict, target, target.versions(verdict), expected)
+    check_sagemaker_documents(target, verdict)
     return verdict
 
 
@@ -286,7 +288,8 @@ def report(
         "Read back from moto after every rate and the re-runs: "
         f"{verdict.versions} versions, {verdict.identities} identities, "
         f"{verdict.duplicates} duplicate versions, {verdict.missing_versions} reported versions "
-        f"absent, {verdict.without_artifact} artifacts missing or not verifying.",
+        f"absent, {verdict.without_artifact} artifacts missing or not verifying; "
+        f"{verdict.documents}.",
         "",
         "How the failures failed (per region result):",
         "",
@@ -326,7 +329,8 @@ connection reset after moto executed it (the answer lost), 0.2-1.5 s delay. Regi
 pairs: a new random archive (1 MiB; every fifth pair 20 MiB, multipart), then the same again
 (must be `unchanged`). Checks read moto directly: one version per identity and region, every
 reported version present, every artifact's SHA-256 equal to the digest in its key and in its
-version's metadata.
+version's metadata; every version's record, schema and approval history in S3
+(`reliability/sagemaker_checks.py`).
 """
 
 

@@ -749,6 +749,43 @@ def test_checksum_sha256_header(strict_aws: StrictAwsServer) -> None:
     assert strict_aws.refusal_rules() == ["s3-checksum-sha256"]
 
 
+def test_composite_checksum_of_an_object_written_in_parts(strict_aws: StrictAwsServer) -> None:
+    """Written in two parts with SHA-256 part checksums: the object's checksum is the SHA-256 of
+    the parts' digests, then '-2', as AWS gives it; an object written whole keeps its digest."""
+    client, bucket = s3(), BUCKET.format(region=US)
+    parts = [b"a" * (5 * 1024 * 1024), b"tail"]
+    upload = client.create_multipart_upload(Bucket=bucket, Key="big", ChecksumAlgorithm="SHA256")
+    done = []
+    for number, data in enumerate(parts, start=1):
+        answer = client.upload_part(
+            Bucket=bucket,
+            Key="big",
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=data,
+            ChecksumAlgorithm="SHA256",
+        )
+        done.append(
+            {
+                "PartNumber": number,
+                "ETag": answer["ETag"],
+                "ChecksumSHA256": answer["ChecksumSHA256"],
+            }
+        )
+    client.complete_multipart_upload(
+        Bucket=bucket, Key="big", UploadId=upload["UploadId"], MultipartUpload={"Parts": done}
+    )
+    digests = b"".join(hashlib.sha256(data).digest() for data in parts)
+    expected = base64.b64encode(hashlib.sha256(digests).digest()).decode() + "-2"
+    head = client.head_object(Bucket=bucket, Key="big", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == expected
+    got = client.get_object(Bucket=bucket, Key="big", ChecksumMode="ENABLED")
+    assert got["ChecksumSHA256"] == expected
+    client.put_object(Bucket=bucket, Key="small", Body=b"body", ChecksumAlgorithm="SHA256")
+    whole = client.head_object(Bucket=bucket, Key="small", ChecksumMode="ENABLED")
+    assert whole["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(b"body").digest()).decode()
+
+
 def aws_chunked(data: bytes, checksum: str) -> bytes:
     """An aws-chunked body with a trailing checksum, as botocore frames it over HTTPS
     (STREAMING-UNSIGNED-PAYLOAD-TRAILER: chunks of 1000 bytes, no chunk signatures)."""

@@ -262,6 +262,18 @@ RULES: dict[str, Rule] = {
             "test_checksum_sha256_*",
         ),
         Rule(
+            "s3-composite-checksum",
+            "s3",
+            "HeadObject/GetObject (x-amz-checksum-mode: ENABLED) of an object written in parts "
+            "with SHA-256 part checksums: x-amz-checksum-sha256 is the SHA-256 of the parts' "
+            "digests followed by '-<parts>' (moto leaves the suffix out)",
+            "S3 User Guide, 'Checking object integrity' (checksums of multipart objects: a "
+            "checksum of checksums); minio PR #17035 ('AWS is now returning the part count on "
+            "multipart checksums'); floci-io/floci PR #3093 (AWS: '...=-2', COMPOSITE)",
+            "the part count of moto's multipart ETag ('-<parts>') appended to the checksum",
+            "test_composite_checksum_*",
+        ),
+        Rule(
             "s3-kms-region",
             "s3",
             "SSE-KMS with x-amz-server-side-encryption-aws-kms-key-id an ARN of another region: "

@@ -47,7 +47,23 @@ def handle(server: StrictAwsServer, request: Request, forward: Forward) -> Respo
     response = forward(request)
     if operation == "DeleteBucket" and bucket is not None:
         server.forget_bucket(bucket)
+    if operation in ("HeadObject", "GetObject") and "s3-composite-checksum" in server.enabled:
+        return _composite_checksum(response)
     return response
+
+
+def _composite_checksum(response: Response) -> Response:
+    """AWS gives the checksum of an object written in parts as ``<checksum of checksums>-<parts>``;
+    moto leaves ``-<parts>`` out. Its multipart ETag ends with the same ``-<parts>``."""
+    checksum = response.header("x-amz-checksum-sha256")
+    _, dash, parts = _unquoted(response.header("ETag")).rpartition("-")
+    if not checksum or "-" in checksum or not dash or not parts.isdigit():
+        return response
+    headers = [
+        (name, f"{value}-{parts}" if name.lower() == "x-amz-checksum-sha256" else value)
+        for name, value in response.headers
+    ]
+    return replace(response, headers=headers)
 
 
 def _wrong_region(server: StrictAwsServer, request: Request, bucket: str, region: str) -> Response:

@@ -33,6 +33,7 @@ KEY_PREFIX = "mimsreg/"
 META = "mimsreg:"  # prefix of our CustomerMetadataProperties keys
 MULTIPART_CHUNK = 16 * 1024 * 1024
 MAX_CONCURRENCY = 8
+MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
 DEFAULT_MAX_ATTEMPTS = 8
 
 
@@ -165,9 +166,11 @@ class SageMakerBase(Inventory):
         self._max_concurrency = max_concurrency
         self._lock = threading.Lock()
         self._staged = threading.Condition()
-        self._sources: dict[
-            str, tuple[str, str]
-        ] = {}  # sha256 (a folder's file: sha256:key) → (region, bucket) verified
+        # sha256 (a folder's file: sha256:key) → (region, bucket) of a verified copy
+        self._sources: dict[str, tuple[str, str]] = {}
+        # sha256 → S3's SHA-256 checksum of a verified copy: the whole object's digest, or
+        # (written in parts) the digest of the parts' digests with "-<parts>"
+        self._checksums: dict[str, str] = {}
         self._uploading: set[str] = set()
         # (region, group) → (monotonic time, exists) as the last find_version saw it
         self._group_hints: dict[tuple[str, str], tuple[float, bool]] = {}

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from mimsreg.engine.aws_rules import entity_description
 from mimsreg.engine.errors import NotFoundError
 from mimsreg.engine.inventory._aws_errors import maps_aws_errors
 from mimsreg.engine.inventory.base import ApprovalEvent, VersionRecord
 from mimsreg.engine.inventory.sagemaker._base import _error_message, _history_uri, _now
-from mimsreg.engine.inventory.sagemaker.documents import Documents
+from mimsreg.engine.inventory.sagemaker.documents import Documents, approval_description
 from mimsreg.engine.inventory.sagemaker.summaries import Summaries
 
 
@@ -58,19 +57,25 @@ class Listing(Summaries, Documents):
         note: str | None = None,
     ) -> VersionRecord:
         current = self.get_version(region, group, version)
-        # Only the approval fields: AWS leaves every other field of the package as it is.
-        description = f"{note} (by {actor})" if note else f"by {actor}"
-        self._sagemaker(region).update_model_package(
-            ModelPackageArn=current.id,
-            ModelApprovalStatus=status,  # type: ignore[arg-type]
-            ApprovalDescription=entity_description(description),
-        )
+        event = ApprovalEvent(status, actor, _now(), note)
         history_uri = _history_uri(current.record.get("record_uri"))
-        if history_uri is not None:
-            events = [e.to_dict() for e in current.approval_history]
-            events.append(ApprovalEvent(status, actor, _now(), note).to_dict())
+        if history_uri is None:  # no history beside it (not registered by mimsreg)
+            # Only the approval fields: AWS leaves every other field of the package as it is.
+            self._sagemaker(region).update_model_package(
+                ModelPackageArn=current.id,
+                ModelApprovalStatus=status,  # type: ignore[arg-type]
+                ApprovalDescription=approval_description(event),
+            )
+        else:
             kms = current.record.get("kms_key_id")
-            self._write_json(region, history_uri, events, str(kms) if kms else None)
+            self._record_approval(
+                region,
+                current.id,
+                history_uri,
+                event,
+                kms_key_id=str(kms) if kms else None,
+                initial=lambda: current.approval_history,
+            )
         return self.get_version(region, group, version)
 
     @maps_aws_errors
