@@ -12,7 +12,7 @@ export SAGEMAKER_SUPPRESS_V2_WARNING := 1
 export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: help install test test-fast check lint format typecheck imports demo bench bench-local bench-inspect \
-	bench-pipeline bench-regions bench-staging bench-lookup bench-list chromium bubblewrap clean reliability \
+	bench-pipeline bench-regions bench-staging bench-lookup bench-list bench-folder chromium bubblewrap clean reliability \
 	install-v3 test-pipelines-v3 typecheck-v3 check-v3 bench-pipeline-v3
 
 help:  ## list the targets
@@ -180,5 +180,8 @@ bench-lookup: $(STAMP)  ## SageMaker backend: one registration into groups of 0,
 bench-list: $(STAMP)  ## SageMaker backend: list and the UI groups page over 10,000 versions x 3 regions vs boto3 paging
 	$(PY) bench/bench_list.py
 
-bench: bench-inspect bench-local bench-pipeline bench-regions bench-staging bench-lookup bench-list  ## every benchmark (slow); each rewrites its docs section
+bench-folder: $(STAMP)  ## model folders: 8 x 512 MiB hashed vs sha256sum (xargs -P), staged vs aws s3 sync
+	$(PY) bench/bench_folder.py
+
+bench: bench-inspect bench-local bench-pipeline bench-regions bench-staging bench-lookup bench-list bench-folder  ## every benchmark (slow); each rewrites its docs section
 test-strict: $(STAMP) ; $(PY) -m pytest tests/test_strict_aws.py  ## the strict AWS layer's own tests (tests/support; docs/aws-fidelity.md)
