@@ -65,7 +65,9 @@ def test_a_lock_left_by_a_holder_killed_last_is_collected_and_checked(
     ]
     verdict = check(target, done, expected, env)
     assert verdict.problems == []
-    assert verdict.orphans_before.get("stale-lock") == 1
+    # One lock per region the killed holder was inside when it died: the regions run in
+    # parallel, so that is 1 to 3 depending on timing; every one of them is collected.
+    assert 1 <= verdict.orphans_before.get("stale-lock", 0) <= len(REGIONS)
     assert verdict.leftovers_after["lock objects"] == 0
     assert verdict.documents.startswith(f"{len(REGIONS)} records, schemas and approval histories")
 

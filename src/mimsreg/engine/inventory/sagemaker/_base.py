@@ -164,6 +164,9 @@ class SageMakerBase(Inventory):
         self._max_attempts = max_attempts
         self._retry_mode = retry_mode
         self._max_concurrency = max_concurrency
+        # Parts in flight across every upload of this backend (a model folder uploads several
+        # files at once, each with its own pool): memory stays bounded by this many parts.
+        self._part_slots = threading.BoundedSemaphore(max_concurrency)
         self._lock = threading.Lock()
         self._staged = threading.Condition()
         # sha256 (a folder's file: sha256:key) → (region, bucket) of a verified copy

@@ -78,16 +78,29 @@ def same_checksum(reported: str, expected: str) -> bool:
     return reported == expected or (bool(parts) and reported == base)
 
 
-def _read_parts(reader: BinaryIO, chunk: int, size: int) -> Iterator[bytes]:
-    """The file in parts of ``chunk`` bytes, and at most one byte past ``size`` (enough to tell
-    that it grew, not enough to read a file that grew without end)."""
+_HASH_BLOCK = 1024 * 1024  # read while hashing: a part is never held whole, whatever its size
+
+
+def _hash_parts(reader: BinaryIO, whole: Any, chunk: int, size: int) -> Iterator[tuple[int, bytes]]:
+    """(length, SHA-256) of each part of ``chunk`` bytes, ``whole`` updated with every byte; read
+    in 1 MiB blocks, and at most one byte past ``size`` (enough to tell that the file grew, not
+    enough to read a file that grew without end)."""
     left = size + 1
     while left > 0:
-        data = reader.read(min(chunk, left))
-        if not data:
+        part, length = hashlib.sha256(), 0
+        while length < chunk and left > 0:
+            block = reader.read(min(_HASH_BLOCK, chunk - length, left))
+            if not block:
+                break
+            part.update(block)
+            whole.update(block)
+            length += len(block)
+            left -= len(block)
+        if not length:
             return
-        left -= len(data)
-        yield data
+        yield length, part.digest()
+        if length < chunk:
+            return
 
 
 def _changed(artifact: Path, plan: RegionPlan, size: int, digest: str) -> InventoryError | None:
@@ -106,10 +119,9 @@ def file_checksum(artifact: Path, plan: RegionPlan) -> str:
     pass that also checks them against the inspected digest (InventoryError if they differ)."""
     whole, digests, size = hashlib.sha256(), [], 0
     with artifact.open("rb") as reader:
-        for data in _read_parts(reader, part_size(plan.size), plan.size):
-            whole.update(data)
-            digests.append(hashlib.sha256(data).digest())
-            size += len(data)
+        for length, digest in _hash_parts(reader, whole, part_size(plan.size), plan.size):
+            digests.append(digest)
+            size += length
     changed = _changed(artifact, plan, size, whole.hexdigest())
     if changed is not None:
         raise changed
@@ -339,14 +351,15 @@ class Artifacts(SageMakerBase):
         pool = concurrent.futures.ThreadPoolExecutor(self._max_concurrency, "mimsreg-part")
         try:
             with artifact.open("rb") as reader:
-                for number, data in enumerate(
-                    _read_parts(reader, part_size(plan.size), plan.size), start=1
+                for number, (length, digest) in enumerate(
+                    _hash_parts(reader, whole, part_size(plan.size), plan.size), start=1
                 ):
-                    whole.update(data)
-                    digests.append(hashlib.sha256(data).digest())
-                    part = (artifact, number, size, len(data))
-                    size += len(data)
-                    futures.append(pool.submit(_send_part, s3, where, part, digests[-1], progress))
+                    digests.append(digest)
+                    part = (artifact, number, size, length)
+                    size += length
+                    futures.append(
+                        pool.submit(self._send_part_in_slot, s3, where, part, digests[-1], progress)
+                    )
                     futures[-1].add_done_callback(
                         lambda f: failed.set() if not f.cancelled() and f.exception() else None
                     )
@@ -361,6 +374,18 @@ class Artifacts(SageMakerBase):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return parts, digests
+
+    def _send_part_in_slot(
+        self,
+        s3: S3Client,
+        where: tuple[str, str, str],
+        part: tuple[Path, int, int, int],
+        digest: bytes,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        """:func:`_send_part` once one of the backend's part slots is free."""
+        with self._part_slots:
+            return _send_part(s3, where, part, digest, progress)
 
     def _stage_artifact(
         self,
