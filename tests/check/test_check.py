@@ -536,6 +536,16 @@ def test_pip_timeout_is_reported(tmp_path: Path, spec: RegistrationSpec) -> None
         folder, spec, install_requirements=True, install_timeout=0.001, wheelhouse=tmp_path
     )
     assert report.error == "pip install -r code/requirements.txt took longer than 0.001 s; stopped"
+    # Nothing of it is left running: a kill landing while bubblewrap set the sandbox up used to
+    # leave its init (named by the wheelhouse folder in its arguments) behind, for good.
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(tmp_path).encode() in cmdline.read_bytes():
+                left.append(cmdline.parent.name)
+        except OSError:  # gone meanwhile
+            continue
+    assert left == []
 
 
 # --- the command ----------------------------------------------------------------------------------

@@ -47,11 +47,33 @@ class _ChildRun:
     log_tail: tuple[str, ...]
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux's /proc/PID/task/*/children; empty elsewhere)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for children in Path(f"/proc/{todo.pop()}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):  # gone meanwhile
+                kids = [int(child) for child in children.read_text().split()]
+                found += kids
+                todo += kids
+    return found
+
+
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Kill the child and whatever it started (its own process group on POSIX)."""
+    """Kill the child and whatever it started: its process group on POSIX, and every
+    descendant found under it first. bubblewrap's sandbox init runs in a session of its own
+    (``--new-session``), out of the group's reach; ``--die-with-parent`` takes it down, except
+    when the kill lands while bubblewrap is still setting it up (a timeout of milliseconds
+    left such inits behind). Stopping the parent first means no new descendant appears."""
     if os.name == "posix":
         with contextlib.suppress(ProcessLookupError):  # already gone
+            os.kill(process.pid, signal.SIGSTOP)
+            below = _descendants(process.pid)
             os.killpg(process.pid, signal.SIGKILL)
+            for pid in below:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
     else:  # pragma: no cover - Windows has no process groups to kill
         process.kill()
     process.wait()
@@ -247,20 +269,23 @@ def _install_requirements(
         network=wheelhouse is None,
         cwd=work,
     )
+    process = subprocess.Popen(
+        sandboxed.argv,
+        cwd=sandboxed.cwd,
+        env=sandboxed.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=os.name == "posix",
+    )
     try:
-        result = subprocess.run(
-            sandboxed.argv,
-            cwd=sandboxed.cwd,
-            env=sandboxed.env,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        _, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _kill(process)  # pip and the sandbox with it, as for the model's child
+        process.communicate()
         return f"pip install -r code/requirements.txt took longer than {timeout:g} s; stopped"
-    if result.returncode != 0:
-        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    if process.returncode != 0:
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
         last = lines[-1][:500] if lines else "(no output)"
-        return f"pip install -r code/requirements.txt failed (exit {result.returncode}): {last}"
+        return f"pip install -r code/requirements.txt failed (exit {process.returncode}): {last}"
     return None
