@@ -73,6 +73,12 @@ def _error_message(exc: BaseException) -> str:
     return str((response.get("Error") or {}).get("Message") or exc)
 
 
+def _group_missing(exc: BaseException) -> bool:
+    """SageMaker's answer for a model package group that does not exist (a ValidationException
+    saying so: there is no dedicated code)."""
+    return _error_code(exc) == "ValidationException" and "does not exist" in _error_message(exc)
+
+
 def _is_client_error(exc: BaseException) -> bool:
     return type(exc).__name__ == "ClientError" or hasattr(exc, "response")
 

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from mimsreg.engine.aws_rules import entity_description
 from mimsreg.engine.inventory._aws_errors import maps_aws_errors
-from mimsreg.engine.inventory.sagemaker._base import SageMakerBase, _error_code, _error_message
+from mimsreg.engine.inventory.sagemaker._base import (
+    SageMakerBase,
+    _error_code,
+    _error_message,
+    _group_missing,
+)
 from mimsreg.engine.plan import RegionPlan
 
 if TYPE_CHECKING:
@@ -46,10 +51,7 @@ class Groups(SageMakerBase):
                 sagemaker.describe_model_package_group(ModelPackageGroupName=plan.group)
                 return
             except Exception as exc:
-                if not (
-                    _error_code(exc) == "ValidationException"
-                    and "does not exist" in _error_message(exc)
-                ):
+                if not _group_missing(exc):
                     raise
         description = (
             f"{plan.record.get('model_registration_domain')} / "

@@ -21,7 +21,7 @@ from typing import Any
 
 from mimsreg.engine.aws_rules import decode_metadata_value
 from mimsreg.engine.inventory.base import VersionRecord
-from mimsreg.engine.inventory.sagemaker._base import META, _error_code, _error_message
+from mimsreg.engine.inventory.sagemaker._base import META, _error_code, _group_missing
 from mimsreg.engine.inventory.sagemaker.versions import Versions
 
 __all__ = ["PAGE", "SUMMARY_KEYS", "Summaries"]
@@ -92,9 +92,7 @@ class Summaries(Versions):
             try:
                 page = sagemaker.list_model_packages(**kwargs)
             except Exception as exc:
-                if _error_code(exc) == "ValidationException" and "does not exist" in (
-                    _error_message(exc)
-                ):
+                if _group_missing(exc):
                     return {}
                 raise
             for item in page.get("ModelPackageSummaryList", []):

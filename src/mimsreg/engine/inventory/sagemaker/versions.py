@@ -12,7 +12,7 @@ from mimsreg.engine.inventory.base import VersionRecord
 from mimsreg.engine.inventory.sagemaker._base import (
     META,
     _error_code,
-    _error_message,
+    _group_missing,
     _timestamp,
 )
 from mimsreg.engine.inventory.sagemaker.groups import Groups
@@ -42,9 +42,7 @@ class Versions(Groups):
             try:
                 page = sagemaker.list_model_packages(**kwargs)
             except Exception as exc:
-                if _error_code(exc) == "ValidationException" and "does not exist" in (
-                    _error_message(exc)
-                ):
+                if _group_missing(exc):
                     if note_group:
                         self._note_group(region, group, False)
                     return []
