@@ -166,25 +166,29 @@ def _send_part(
     part: tuple[Path, int, int, int],
     digest: bytes,
     progress: Progress | None,
+    slots: threading.Semaphore,
 ) -> dict[str, Any]:
     """UploadPart of the file's bytes ``[start, start + length)`` with the SHA-256 they had when
-    they were hashed: S3 refuses the part (BadDigest) if a byte read now differs."""
+    they were hashed: S3 refuses the part (BadDigest) if a byte read now differs. Sent once one
+    of ``slots`` (the backend's parts in flight, across all its uploads) is free."""
     bucket, key, upload_id = where
     path, number, start, length = part
     checksum = base64.b64encode(digest).decode("ascii")
-    body = _PartReader(path, start, length)
-    try:
-        answer = s3.upload_part(
-            Bucket=bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=body,  # type: ignore[arg-type]
-            ChecksumAlgorithm="SHA256",  # as in PutObject: the value given is sent, and recorded
-            ChecksumSHA256=checksum,
-        )
-    finally:
-        body.close()
+    with slots:
+        body = _PartReader(path, start, length)
+        try:
+            answer = s3.upload_part(
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,  # type: ignore[arg-type]
+                # As in PutObject: the value given is sent, and recorded.
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=checksum,
+            )
+        finally:
+            body.close()
     if progress is not None:
         progress(length)
     return {"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum}
@@ -358,7 +362,9 @@ class Artifacts(SageMakerBase):
                     part = (artifact, number, size, length)
                     size += length
                     futures.append(
-                        pool.submit(self._send_part_in_slot, s3, where, part, digests[-1], progress)
+                        pool.submit(
+                            _send_part, s3, where, part, digests[-1], progress, self._part_slots
+                        )
                     )
                     futures[-1].add_done_callback(
                         lambda f: failed.set() if not f.cancelled() and f.exception() else None
@@ -374,18 +380,6 @@ class Artifacts(SageMakerBase):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return parts, digests
-
-    def _send_part_in_slot(
-        self,
-        s3: S3Client,
-        where: tuple[str, str, str],
-        part: tuple[Path, int, int, int],
-        digest: bytes,
-        progress: Progress | None,
-    ) -> dict[str, Any]:
-        """:func:`_send_part` once one of the backend's part slots is free."""
-        with self._part_slots:
-            return _send_part(s3, where, part, digest, progress)
 
     def _stage_artifact(
         self,
