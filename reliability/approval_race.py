@@ -14,16 +14,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from reliability.crash import REGIONS, Target, config_file
+from reliability.crash import CHILD, REGIONS, Target, config_file
 from tests.support.helpers import write_model_archive
-
-# The child: import the CLI (the slow part), wait for the common start, then run it.
-CHILD = (
-    "import sys, time\n"
-    "from mimsreg.cli import cli\n"
-    "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"
-    "cli(args=sys.argv[2:], prog_name='mimsreg')\n"
-)
 
 
 @dataclass

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _aws import machine_facts, moto_server, use_fake_credentials  # noqa: E402
 from reliability.approval_race import approval_race, summary_line  # noqa: E402
 from reliability.crash import (  # noqa: E402
+    CHILD,
     MIB,
     REGIONS,
     LocalTarget,
@@ -55,13 +56,6 @@ from reliability.local_checks import check_local_inventory  # noqa: E402
 from tests.support.helpers import write_model_archive  # noqa: E402
 
 SAME, DIFFERENT = "same model", "different models"
-# The child: import the CLI (the slow part), wait for the common start, then run it.
-CHILD = (
-    "import sys, time\n"
-    "from mimsreg.cli import cli\n"
-    "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"
-    "cli(args=sys.argv[2:], prog_name='mimsreg')\n"
-)
 
 
 @dataclass

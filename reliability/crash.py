@@ -58,6 +58,14 @@ from tests.support.helpers import write_model_archive  # noqa: E402
 
 TRACED = Path(__file__).resolve().parent / "_traced_register.py"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+# A racing child (concurrency, approval races): import the CLI (the slow part), wait for the
+# common start given as its first argument, then run the CLI with the rest.
+CHILD = (
+    "import sys, time\n"
+    "from mimsreg.cli import cli\n"
+    "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"
+    "cli(args=sys.argv[2:], prog_name='mimsreg')\n"
+)
 BUCKET = "mimsreg-crash-{region}"
 NEW_ARTIFACT, NEW_METADATA = "new-artifact", "new-metadata"
 MIB = 1024 * 1024

@@ -30,16 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from reliability.crash import BUCKET, MIB, REGIONS, SageMakerTarget, config_file
+from reliability.crash import BUCKET, CHILD, MIB, REGIONS, SageMakerTarget, config_file
 from tests.support.helpers import write_model_archive
 
-# The child: import the CLI (the slow part), wait for the common start, then run it.
-CHILD = (
-    "import sys, time\n"
-    "from mimsreg.cli import cli\n"
-    "time.sleep(max(0.0, float(sys.argv[1]) - time.time()))\n"
-    "cli(args=sys.argv[2:], prog_name='mimsreg')\n"
-)
 STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
 
