@@ -29,6 +29,7 @@ from mimsreg.engine.spec import RegistrationSpec
 from mimsreg.errors import BadInputError, InvalidPackageError, IsolationWarning
 from tests.check.test_check import build_wheel
 from tests.support.cli import invoke
+from tests.support.helpers import run_test_alone
 from tests.support.models import pack, variant, write_model
 from tests.support.snooping_model import Snooping, seen, sleepers, snooping_model
 
@@ -497,25 +498,10 @@ def test_events_read_back_are_capped(tmp_path: Path) -> None:
 def test_missing_bwrap_fails_loudly(env: dict[str, str], outcome: str, message: str) -> None:
     """Without a working bubblewrap the sandbox tests fail saying how to install it; they skip
     only when MIMSREG_SKIP_SANDBOX=1 says so."""
-    from tests.conftest import REPO_ROOT
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            f"{__file__}::test_nothing_leaks_from_the_python_api",
-            "-p",
-            "no:cacheprovider",
-            "--no-cov",
-            "-rs",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "MIMSREG_BWRAP": "/nonexistent/bwrap", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    stdout = run_test_alone(
+        __file__,
+        "test_nothing_leaks_from_the_python_api",
+        {"MIMSREG_BWRAP": "/nonexistent/bwrap", **env},
     )
-    assert outcome in result.stdout, result.stdout
-    assert message in result.stdout
+    assert outcome in stdout, stdout
+    assert message in stdout

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import subprocess
+import sys
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +83,30 @@ def stored_files() -> list[Path]:
     from mimsreg.engine.inventory.local import default_home
 
     return sorted(p for p in default_home().rglob("*") if p.is_file())
+
+
+def run_test_alone(test_file: str, name: str, env: Mapping[str, str]) -> str:
+    """Run one test of ``test_file`` in a pytest of its own with ``env`` added to the
+    environment (no coverage, skip reasons shown); its output. How a test that needs a system
+    tool is shown to fail loudly, or skip only on request, when the tool is missing."""
+    from tests.conftest import REPO_ROOT
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"{test_file}::{name}",
+            "-p",
+            "no:cacheprovider",
+            "--no-cov",
+            "-rs",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result.stdout

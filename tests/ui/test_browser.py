@@ -282,28 +282,10 @@ def test_token_once_in_the_url(browser: Browser, tmp_path_factory: pytest.TempPa
 def test_missing_chromium_fails_loudly(env: dict[str, str], outcome: str, message: str) -> None:
     """Without Chromium the browser tests fail saying how to install it; they skip only when
     MIMSREG_SKIP_BROWSER=1 says so."""
-    import subprocess
-    import sys
+    from tests.support.helpers import run_test_alone
 
-    from tests.conftest import REPO_ROOT
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            f"{__file__}::test_api_in_the_browser",
-            "-p",
-            "no:cacheprovider",
-            "--no-cov",
-            "-rs",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "MIMSREG_CHROMIUM": "/nonexistent/chromium", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    stdout = run_test_alone(
+        __file__, "test_api_in_the_browser", {"MIMSREG_CHROMIUM": "/nonexistent/chromium", **env}
     )
-    assert outcome in result.stdout, result.stdout
-    assert message in result.stdout
+    assert outcome in stdout, stdout
+    assert message in stdout
