@@ -81,8 +81,7 @@ _FILES = (
 
 _SUMMARY_COLUMNS = (
     "id, region, group_name, version, identity, sha256, artifact_uri, payload_uri, "
-    "approval_status, created_at, json_extract(record, '$.model_owner') AS owner, "
-    "json_extract(record, '$.model_registration_domain') AS domain"
+    "approval_status, created_at"
 )
 # The next number of a group in a region: past every version, deleted ones included.
 _NEXT_NUMBER = (
@@ -90,8 +89,8 @@ _NEXT_NUMBER = (
     "WHERE region = ? AND group_name = ? UNION ALL SELECT version FROM tombstones "
     "WHERE region = ? AND group_name = ?)"
 )
-# What a listed version carries of its record (the UI's groups page shows them): one
-# json_extract of the three paths, so the record is parsed once per row, not three times.
+# What a listed version carries of its record (owner and domain, and the objective the UI's
+# groups page shows): one json_extract of the three paths, so a row's record is parsed once.
 _LISTED_KEYS = ("model_owner", "model_registration_domain", "model_registration_objective")
 _LISTED_COLUMN = (
     "json_extract(record, " + ", ".join(f"'$.{key}'" for key in _LISTED_KEYS) + ") AS listed"
@@ -792,9 +791,10 @@ class LocalInventory(Inventory):
     def _summary_record(
         self,
         row: sqlite3.Row,
-        record: dict[str, Any] | None = None,
+        record: dict[str, Any],
         history: tuple[ApprovalEvent, ...] = (),
     ) -> VersionRecord:
+        """``record``: the whole record, or (a listing) its listed keys: owner and domain too."""
         return VersionRecord(
             region=row["region"],
             group=row["group_name"],
@@ -806,10 +806,10 @@ class LocalInventory(Inventory):
             created_at=row["created_at"],
             artifact_uri=self._uri(row["artifact_uri"]),
             payload_uri=self._uri(row["payload_uri"]) if row["payload_uri"] else None,
-            record=record or {},
+            record=record,
             approval_history=history,
-            owner=str(row["owner"] or ""),
-            domain=str(row["domain"] or ""),
+            owner=str(record.get("model_owner") or ""),
+            domain=str(record.get("model_registration_domain") or ""),
         )
 
     def _full_record(self, row: sqlite3.Row) -> VersionRecord:
